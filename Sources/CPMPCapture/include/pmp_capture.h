@@ -1,0 +1,97 @@
+#ifndef PMP_CAPTURE_H
+#define PMP_CAPTURE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Slot states, as seen by the driver. A slot's word holds (generation << 2) | state.
+enum {
+    PMP_SLOT_IDLE = 0,       ///< free, or given up by the driver
+    PMP_SLOT_REQUESTED = 1,  ///< armed for a generation; the handler may claim it
+    PMP_SLOT_WRITING = 2,    ///< a handler is unwinding into it
+    PMP_SLOT_DONE = 3,       ///< frames published (release store)
+};
+
+/// Installs the capture handler for `signo` and preallocates `slot_count` slots of `max_depth` frames.
+/// Returns 0, or a negative errno (-EBUSY when another handler is installed and `force` is 0).
+int pmp_capture_install(int signo, int slot_count, int max_depth, int force);
+
+/// Why libunwind could not be loaded (after pmp_capture_install returned -ELIBACC or -ELIBBAD).
+const char *pmp_capture_load_error(void);
+
+/// The installed capture signal, or 0.
+int pmp_capture_signal(void);
+int pmp_capture_slot_count(void);
+int pmp_capture_max_depth(void);
+
+/// Arms a slot for a new generation; returns the generation, or 0 when the slot is still being written
+/// by a late handler and cannot be reused yet.
+uint64_t pmp_slot_arm(int slot);
+
+/// Sends the capture signal to thread `tid` of this process, carrying (slot, generation).
+/// Returns 0 or an errno (ESRCH: the thread exited; EAGAIN: its signal queue is full).
+int pmp_signal_thread(pid_t tid, int slot, uint64_t generation);
+
+/// The state of `slot` for `generation` (PMP_SLOT_IDLE when the slot moved on to another generation).
+int pmp_slot_state(int slot, uint64_t generation);
+
+/// Gives a slot up: REQUESTED -> IDLE. Returns the state it found (REQUESTED when given up).
+int pmp_slot_abandon(int slot, uint64_t generation);
+
+/// Copies a DONE slot's frames into `out` (up to `capacity`); returns the frame count, or -1 when the slot
+/// is not DONE for `generation`. `truncated` is set when the stack was deeper than the slot; `answered_tid`
+/// is the thread that ran the handler.
+int pmp_slot_read(int slot, uint64_t generation, uint64_t *out, int capacity, int *truncated,
+                  int32_t *answered_tid);
+
+/// Releases a DONE slot back to IDLE after it was read.
+void pmp_slot_release(int slot, uint64_t generation);
+
+/// Handlers that completed so far (monotonic). Used with pmp_wait_completions.
+uint32_t pmp_completions(void);
+
+/// Blocks until pmp_completions() reaches `target` or `timeout_ns` passes. Returns the current count.
+uint32_t pmp_wait_completions(uint32_t target, int64_t timeout_ns);
+
+/// Installs the trigger handler for `signo`: each signal adds 1 to the eventfd `fd` (which coalesces them).
+/// Returns 0 or a negative errno.
+int pmp_trigger_install(int signo, int fd);
+
+/// Restores the action `signo` had before pmp_trigger_install.
+int pmp_trigger_uninstall(int signo);
+
+/// Signal mask helpers for the driver thread.
+int pmp_block_signal(int signo);
+int pmp_unblock_signal(int signo);
+
+/// Blocks every asynchronous signal for the calling thread (faults stay deliverable).
+int pmp_block_async_signals(void);
+
+/// Whether `signo` is blocked for the calling thread.
+int pmp_signal_is_blocked(int signo);
+
+pid_t pmp_gettid(void);
+
+/// glibc's counts of images loaded and unloaded so far (dl_iterate_phdr's dlpi_adds / dlpi_subs).
+void pmp_loader_generation(uint64_t *adds, uint64_t *subs);
+
+/// A non-blocking, close-on-exec eventfd, or -1.
+int pmp_eventfd(void);
+
+/// Sets the calling thread's kernel name (at most 15 bytes are kept).
+int pmp_set_thread_name(const char *name);
+
+/// SIGRTMIN/SIGRTMAX are functions in glibc; these are importable.
+int pmp_sigrtmin(void);
+int pmp_sigrtmax(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

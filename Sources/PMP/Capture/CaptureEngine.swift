@@ -1,0 +1,232 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPMPCapture
+
+/// Errors of setting the capture engine up.
+public enum CaptureError: Error, CustomStringConvertible, Sendable {
+    case signalInUse(Int32)
+    case installFailed(Int32, errno: Int32)
+    case alreadyInstalled(Int32)
+    case unwinderUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .signalInUse(let signal):
+            return "the capture signal \(SignalName.describe(signal)) already has a handler; choose another with PMP_CAPTURE_SIGNAL or force it"
+        case .installFailed(let signal, let code):
+            return "installing the capture handler on \(SignalName.describe(signal)) failed: \(String(cString: strerror(code)))"
+        case .unwinderUnavailable(let reason):
+            return "libunwind could not be loaded (install libunwind8): \(reason)"
+        case .alreadyInstalled(let signal):
+            return "the capture engine is already installed on \(SignalName.describe(signal))"
+        }
+    }
+}
+
+/// Drives captures: signals the selected threads at once, waits for their handlers with a timeout, and reads
+/// the slots back. Runs on the capture thread only (which blocks the capture signal itself).
+final class CaptureEngine {
+    let configuration: EngineConfiguration
+    private var tracker = BlockedTimeTracker()
+    /// Threads found blocking the capture signal: checked before they are signalled again, so that pending
+    /// signals do not pile up in their queue.
+    private var knownBlocking: Set<Int32> = []
+    private let ownPid = getpid()
+
+    init(configuration: EngineConfiguration) throws {
+        var configuration = configuration
+        var result: Int32 = 0
+        for signal in [configuration.captureSignal] + configuration.fallbackSignals {
+            result = pmp_capture_install(signal, Int32(configuration.slotCount), Int32(configuration.maxDepth),
+                                         configuration.force ? 1 : 0)
+            if result != -EBUSY {
+                configuration.captureSignal = signal
+                break
+            }
+        }
+        self.configuration = configuration
+        switch result {
+        case 0: break
+        case -EBUSY: throw CaptureError.signalInUse(configuration.captureSignal)
+        case -EALREADY: throw CaptureError.alreadyInstalled(pmp_capture_signal())
+        case -ELIBACC, -ELIBBAD: throw CaptureError.unwinderUnavailable(String(cString: pmp_capture_load_error()))
+        default: throw CaptureError.installFailed(configuration.captureSignal, errno: -result)
+        }
+    }
+
+    private struct Pending {
+        var index: Int  // into threads
+        var slot: Int32
+        var generation: UInt64
+        var cpuBefore: UInt64
+    }
+
+    func capture(_ options: CaptureOptions) -> RawCapture {
+        let selfTid = ThreadList.currentThreadID()
+        let tids: [Int32]
+        switch options.threads {
+        case .all: tids = ThreadList.threadIDs()
+        case .registered: tids = ThreadRegistry.shared.registered.keys.sorted()
+        case .threads(let list): tids = list
+        }
+        let registry = ThreadRegistry.shared.registered
+        let depth = max(1, min(options.maxDepth, configuration.maxDepth))
+        let wallTime = Clock.wallSeconds()
+
+        var threads: [RawCapture.Thread] = []
+        threads.reserveCapacity(tids.count)
+        var pending: [Pending] = []
+        pending.reserveCapacity(tids.count)
+        var gone: [Int32] = []
+        var nextSlot: Int32 = 0
+        let slotCount = Int32(configuration.slotCount)
+        let start = Clock.monotonicNanoseconds()
+        let completionsBefore = pmp_completions()
+
+        for tid in tids {
+            guard let stat = ThreadStat.read(tid: tid) else {
+                if registry[tid] != nil { gone.append(tid) }
+                continue
+            }
+            var thread = RawCapture.Thread(tid: tid, name: registry[tid] ?? stat.name, kernelState: stat.state,
+                                           cpuNanoseconds: stat.cpuNanoseconds, addresses: [], truncated: false,
+                                           failure: nil, blockedFor: nil)
+            thread.blockedFor = tracker.observe(tid: tid, cpu: stat.cpuNanoseconds, now: start)
+            if tid == selfTid {
+                thread.failure = .captureThread
+                threads.append(thread)
+                continue
+            }
+            if knownBlocking.contains(tid) {
+                if ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal) == true {
+                    thread.failure = .signalBlocked
+                    threads.append(thread)
+                    continue
+                }
+                knownBlocking.remove(tid)
+            }
+            // Arm a free slot (one still written by a late handler is skipped).
+            var generation: UInt64 = 0
+            var slot: Int32 = -1
+            while nextSlot < slotCount {
+                let candidate = nextSlot
+                nextSlot += 1
+                generation = pmp_slot_arm(candidate)
+                if generation != 0 { slot = candidate; break }
+            }
+            if slot < 0 {
+                thread.failure = .noSlot
+                threads.append(thread)
+                continue
+            }
+            let result = pmp_signal_thread(tid, slot, generation)
+            if result != 0 {
+                _ = pmp_slot_abandon(slot, generation)
+                thread.failure = result == ESRCH ? .exited : (result == EAGAIN ? .signalQueueFull : .timedOut)
+                threads.append(thread)
+                continue
+            }
+            pending.append(Pending(index: threads.count, slot: slot, generation: generation,
+                                   cpuBefore: stat.cpuNanoseconds))
+            threads.append(thread)
+        }
+
+        // Wait for the handlers: the futex wakes us when the completion count reaches the target.
+        let deadline = start + UInt64(max(0, options.timeout.nanoseconds))
+        // After a short first wait, threads that still have not answered are checked for a blocked signal,
+        // so that one blocking thread does not make every capture last the whole timeout.
+        var blockedCheck = min(deadline, Clock.monotonicNanoseconds() + 5_000_000)
+        var target = completionsBefore &+ UInt32(pending.count)
+        var remaining = pending
+        var blockedNow: Set<Int32> = []
+        while !remaining.isEmpty {
+            let now = Clock.monotonicNanoseconds()
+            if now >= deadline { break }
+            _ = pmp_wait_completions(target, Int64(min(deadline, blockedCheck) - now))
+            remaining.removeAll { pmp_slot_state($0.slot, $0.generation) == Int32(PMP_SLOT_DONE) }
+            if !remaining.isEmpty, Clock.monotonicNanoseconds() >= blockedCheck {
+                blockedCheck = deadline
+                remaining.removeAll { entry in
+                    let tid = threads[entry.index].tid
+                    guard ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal) == true,
+                          pmp_slot_abandon(entry.slot, entry.generation) == Int32(PMP_SLOT_REQUESTED)
+                    else { return false }
+                    blockedNow.insert(tid)
+                    return true
+                }
+            }
+            // Late handlers of earlier captures also count: wait for as many more as are still missing.
+            target = pmp_completions() &+ UInt32(remaining.count)
+        }
+        var end = Clock.monotonicNanoseconds()
+
+        var buffer = [UInt64](repeating: 0, count: depth + 1)
+        for entry in pending {
+            var state = pmp_slot_state(entry.slot, entry.generation)
+            if state != Int32(PMP_SLOT_DONE) {
+                state = pmp_slot_abandon(entry.slot, entry.generation)
+                if state == Int32(PMP_SLOT_WRITING) {
+                    // A handler is mid-walk: give it a moment rather than lose a stack it is about to publish.
+                    let graceEnd = Clock.monotonicNanoseconds() + 20_000_000
+                    while pmp_slot_state(entry.slot, entry.generation) == Int32(PMP_SLOT_WRITING),
+                          Clock.monotonicNanoseconds() < graceEnd {
+                        sched_yield()
+                    }
+                    state = pmp_slot_state(entry.slot, entry.generation)
+                    end = Clock.monotonicNanoseconds()
+                }
+            }
+            let tid = threads[entry.index].tid
+            if state == Int32(PMP_SLOT_DONE) {
+                var truncated: Int32 = 0
+                var answered: Int32 = 0
+                let count = buffer.withUnsafeMutableBufferPointer {
+                    pmp_slot_read(entry.slot, entry.generation, $0.baseAddress, Int32(depth), &truncated, &answered)
+                }
+                pmp_slot_release(entry.slot, entry.generation)
+                if count >= 0, answered == tid {
+                    threads[entry.index].addresses = Array(buffer[0..<Int(count)])
+                    threads[entry.index].truncated = truncated != 0
+                    if let after = ThreadStat.cpuClockNanoseconds(tid: tid) {
+                        tracker.rebaseline(tid: tid, cpuBefore: entry.cpuBefore, cpuAfter: after)
+                    }
+                    continue
+                }
+                threads[entry.index].failure = .exited  // the id was reused by a new thread mid-capture
+                continue
+            }
+            // No answer: find out why.
+            if blockedNow.contains(tid) {
+                threads[entry.index].failure = .signalBlocked
+                knownBlocking.insert(tid)
+            } else if ThreadStat.read(tid: tid) == nil {
+                threads[entry.index].failure = .exited
+            } else if ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal) == true {
+                threads[entry.index].failure = .signalBlocked
+                knownBlocking.insert(tid)
+            } else {
+                threads[entry.index].failure = .timedOut
+            }
+        }
+
+        ThreadRegistry.shared.forget(gone)
+        if case .all = options.threads {
+            tracker.retain(only: Set(threads.map(\.tid)))
+            knownBlocking.formIntersection(threads.map(\.tid))
+        }
+        return RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
+                          elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: threads)
+    }
+
+    /// A cheap observation of every thread's CPU clock (no signals), so that a later capture knows how long
+    /// threads have been blocked.
+    func observeCPU() {
+        let now = Clock.monotonicNanoseconds()
+        let tids = ThreadList.threadIDs()
+        for tid in tids {
+            if let cpu = ThreadStat.cpuClockNanoseconds(tid: tid) { _ = tracker.observe(tid: tid, cpu: cpu, now: now) }
+        }
+        tracker.retain(only: Set(tids))
+    }
+}

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPMPCapture
+
+/// Which threads a capture signals.
+public enum ThreadSelection: Sendable, Hashable {
+    /// Every thread in /proc/self/task (the default).
+    case all
+    /// Only threads registered with `PMP.registerCurrentThread(name:)`.
+    case registered
+    /// These thread ids.
+    case threads([Int32])
+}
+
+/// How one capture is taken.
+public struct CaptureOptions: Sendable, Hashable {
+    public var threads: ThreadSelection
+    /// How long to wait for threads to answer before reporting them as not answering.
+    public var timeout: Duration
+    /// Frames kept per stack (at most the engine's configured depth); deeper stacks are marked truncated.
+    public var maxDepth: Int
+
+    public init(threads: ThreadSelection = .all, timeout: Duration = .milliseconds(100), maxDepth: Int = 128) {
+        self.threads = threads
+        self.timeout = timeout
+        self.maxDepth = maxDepth
+    }
+}
+
+/// Process-wide settings of the capture engine, fixed at its first use.
+public struct EngineConfiguration: Sendable, Hashable {
+    /// The signal the capture handler is installed on. Default: `PMP_CAPTURE_SIGNAL`, else SIGPROF, else (when
+    /// SIGPROF already has a handler) SIGRTMIN+5. SIGPROF is the default because libdispatch's worker threads
+    /// (which run Swift concurrency's cooperative pool on Linux) block every asynchronous signal but SIGPROF.
+    public var captureSignal: Int32
+    /// Tried in order when `captureSignal` already has a handler and `force` is false.
+    public var fallbackSignals: [Int32]
+    /// Preallocated slots: the most threads one capture can signal.
+    public var slotCount: Int
+    /// The deepest stack a slot holds.
+    public var maxDepth: Int
+    /// Install over an existing handler of the capture signal.
+    public var force: Bool
+
+    public init(captureSignal: Int32? = nil, slotCount: Int = 8192, maxDepth: Int = 256, force: Bool = false) {
+        if let chosen = captureSignal ?? EngineConfiguration.environmentCaptureSignal() {
+            self.captureSignal = chosen
+            self.fallbackSignals = []
+        } else {
+            self.captureSignal = SIGPROF
+            self.fallbackSignals = [pmp_sigrtmin() + 5]
+        }
+        self.slotCount = slotCount
+        self.maxDepth = maxDepth
+        self.force = force
+    }
+
+    static func environmentCaptureSignal() -> Int32? {
+        getenvString("PMP_CAPTURE_SIGNAL").flatMap { SignalName.parse($0) }
+    }
+}

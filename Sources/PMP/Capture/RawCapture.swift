@@ -1,0 +1,23 @@
+/// A capture before symbols: what the signal handlers wrote, plus what the kernel said of each thread.
+public struct RawCapture: Sendable {
+    public struct Thread: Sendable {
+        public var tid: Int32
+        public var name: String
+        public var kernelState: Character
+        public var cpuNanoseconds: UInt64
+        /// Leaf first. Empty when `failure` is set.
+        public var addresses: [UInt64]
+        public var truncated: Bool
+        public var failure: CaptureFailure?
+        /// Seconds without CPU progress, when known.
+        public var blockedFor: Double?
+    }
+
+    public var pid: Int32
+    /// Wall clock at the start, seconds since 1970.
+    public var time: Double
+    /// From the first signal to the last answer (or the timeout), in seconds.
+    public var elapsed: Double
+    public var maxDepth: Int
+    public var threads: [Thread]
+}

@@ -1,0 +1,194 @@
+/// The goroutine-style text dump. Every line starts with a tag `pmp[PID.SEQ]` so that a dump can be found and
+/// put back together from a log, whatever prefix a logging framework puts before each line and whatever else
+/// is interleaved:
+///
+///     pmp[4242.1] dump pid=4242 time=2026-11-26T20:51:01.123Z threads=3 captured=2 elapsed=1.250ms depth=128
+///     pmp[4242.1] thread 4243 "cond-0" [condition wait, 12.345s] state=S cpu=0.010s
+///     pmp[4242.1]   #0  0x00007f5a1c2d3e4f __futex_abstimed_wait_common in libc.so.6
+///     pmp[4242.1]   #1  0x00007f5a1c2d6a10 pthread_cond_wait in libc.so.6
+///     pmp[4242.1]   #2  0x000055d1c3a1b2c4 pmp_demo.blockedInConditionWait() -> () at /src/Workers.swift:42 in pmp-demo
+///     pmp[4242.1]   ... truncated at 128 frames
+///     pmp[4242.1] thread 4250 "blocker" [no answer: signal blocked] state=S cpu=0.000s
+///     pmp[4242.1] end
+///
+/// Frame lines: index, address, `[inlined] ` for a function inlined into the next frame, the function,
+/// ` at FILE[:LINE]` when known, ` in IMAGE`. File and image have spaces and `%` percent-encoded; the thread
+/// name is a quoted string with backslash escapes.
+public enum DumpRenderer {
+    /// The dump as lines, without line terminators.
+    public static func lines(_ snapshot: Snapshot, sequence: Int = 1) -> [String] {
+        var lines: [String] = []
+        lines.reserveCapacity(snapshot.threads.count * 16 + 2)
+        render(snapshot, sequence: sequence) { lines.append($0) }
+        return lines
+    }
+
+    /// The dump as one string, each line ending in a newline.
+    public static func text(_ snapshot: Snapshot, sequence: Int = 1) -> String {
+        var text = ""
+        text.reserveCapacity(snapshot.threads.count * 1200)
+        render(snapshot, sequence: sequence) { line in
+            text += line
+            text += "\n"
+        }
+        return text
+    }
+
+    /// Streams the dump's lines to `emit`.
+    public static func render(_ snapshot: Snapshot, sequence: Int, _ emit: (String) -> Void) {
+        let tag = "pmp[\(snapshot.pid).\(sequence)] "
+        emit(tag + "dump pid=\(snapshot.pid) time=\(Timestamp.iso8601(snapshot.time)) threads=\(snapshot.threads.count)"
+            + " captured=\(snapshot.capturedCount) elapsed=\(Decimal3.format(snapshot.elapsed * 1000))ms depth=\(snapshot.maxDepth)")
+        for thread in snapshot.threads {
+            var reason = thread.failure.map { "no answer: \($0.rawValue)" } ?? thread.waitReason.rawValue
+            if let blocked = thread.blockedFor { reason += ", \(Decimal3.format(blocked))s" }
+            emit(tag + "thread \(thread.tid) \(QuotedString.quote(thread.name)) [\(reason)] state=\(thread.kernelState)"
+                + " cpu=\(Decimal3.format(thread.cpuTime))s")
+            for (index, frame) in thread.frames.enumerated() {
+                emit(tag + frameLine(index: index, frame))
+            }
+            if thread.truncated { emit(tag + "  ... truncated at \(thread.frames.count) frames") }
+        }
+        emit(tag + "end")
+    }
+
+    static func frameLine(index: Int, _ frame: Frame) -> String {
+        var line = "  #\(index)"
+        if index < 10 { line += " " }
+        line += " " + Hex.address(frame.address) + " "
+        if frame.inlined { line += "[inlined] " }
+        line += frame.function
+        if let file = frame.file {
+            line += " at " + PercentEscape.encode(file)
+            if let number = frame.line { line += ":\(number)" }
+        }
+        line += " in " + PercentEscape.encode(frame.image)
+        return line
+    }
+}
+
+enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// `0x` and 16 hex digits.
+    static func address(_ value: UInt64) -> String {
+        var bytes = [UInt8](repeating: 0, count: 18)
+        bytes[0] = UInt8(ascii: "0")
+        bytes[1] = UInt8(ascii: "x")
+        var rest = value
+        for position in stride(from: 17, through: 2, by: -1) {
+            bytes[position] = digits[Int(rest & 0xF)]
+            rest >>= 4
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Fixed three decimals, without Foundation: 1.5 → "1.500".
+enum Decimal3 {
+    static func format(_ value: Double) -> String {
+        let negative = value < 0
+        let thousandths = UInt64((abs(value) * 1000).rounded())
+        let fraction = thousandths % 1000
+        let padded = fraction < 10 ? "00\(fraction)" : (fraction < 100 ? "0\(fraction)" : "\(fraction)")
+        return (negative ? "-" : "") + "\(thousandths / 1000).\(padded)"
+    }
+}
+
+/// Spaces and percent signs of file and image names, percent-encoded so they stay one token.
+enum PercentEscape {
+    static func encode(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x20 || $0 == 0x25 || $0 < 0x20 }) else { return text }
+        var out = ""
+        for byte in text.utf8 {
+            if byte == 0x20 || byte == 0x25 || byte < 0x20 {
+                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
+            } else {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+                if byte >= 0x80 { return encodeSlow(text) }
+            }
+        }
+        return out
+    }
+
+    private static func encodeSlow(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            if byte == 0x20 || byte == 0x25 || byte < 0x20 {
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(contentsOf: String(byte >> 4, radix: 16, uppercase: true).utf8)
+                bytes.append(contentsOf: String(byte & 0xF, radix: 16, uppercase: true).utf8)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func decode<S: StringProtocol>(_ text: S) -> String {
+        guard text.contains("%") else { return String(text) }
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "%"), iterator.count >= 2,
+               let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A double-quoted string with backslash escapes for `"`, `\` and control characters.
+enum QuotedString {
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += "\\u{" + String(scalar.value, radix: 16) + "}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Reads a quoted string at the start of `text`; returns it and the rest after the closing quote.
+    static func unquote(_ text: Substring) -> (String, Substring)? {
+        guard text.first == "\"" else { return nil }
+        var out = String.UnicodeScalarView()
+        var scalars = text.unicodeScalars.dropFirst()
+        while let scalar = scalars.popFirst() {
+            if scalar == "\"" { return (String(out), Substring(scalars)) }
+            if scalar == "\\" {
+                guard let next = scalars.popFirst() else { return nil }
+                switch next {
+                case "n": out.append("\n")
+                case "t": out.append("\t")
+                case "r": out.append("\r")
+                case "u":
+                    guard scalars.popFirst() == "{", let close = scalars.firstIndex(of: "}"),
+                          let value = UInt32(String(scalars[..<close]), radix: 16), let decoded = Unicode.Scalar(value)
+                    else { return nil }
+                    out.append(decoded)
+                    scalars = scalars[scalars.index(after: close)...]
+                default: out.append(next)
+                }
+                continue
+            }
+            out.append(scalar)
+        }
+        return nil
+    }
+}

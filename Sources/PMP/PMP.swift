@@ -1,0 +1,57 @@
+/// swift-pmp: what every thread of this process is doing, right now.
+///
+///     PMP.installTrigger()              // kill -USR1 PID writes a dump to stderr
+///     let snapshot = try PMP.snapshot() // every thread's stack, symbolized
+public enum PMP {
+    /// Sets up the capture engine (signal, slot count, depth). Optional; call before the first capture.
+    public static func configure(_ configuration: EngineConfiguration) throws {
+        try CaptureThread.shared.sync { context in
+            if context.isEngineInstalled {
+                if context.configuration == configuration { return }
+                throw CaptureError.alreadyInstalled(context.configuration.captureSignal)
+            }
+            context.configuration = configuration
+            _ = try context.captureEngine()
+        }
+    }
+
+    /// Captures every thread (or the selected ones) and symbolizes the stacks.
+    public static func snapshot(_ options: CaptureOptions = CaptureOptions()) throws -> Snapshot {
+        SnapshotBuilder.build(try capture(options))
+    }
+
+    /// Captures without blocking a cooperative-pool thread while the capture runs.
+    public static func snapshot(_ options: CaptureOptions = CaptureOptions()) async throws -> Snapshot {
+        let raw = try await CaptureThread.shared.run { context in try context.captureEngine().capture(options) }
+        return SnapshotBuilder.build(raw)
+    }
+
+    /// Captures addresses only (no symbols): the cheap part, for samplers.
+    public static func capture(_ options: CaptureOptions = CaptureOptions()) throws -> RawCapture {
+        try CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }
+    }
+
+    /// Installs the dump trigger: on the signal (SIGUSR1 by default) the process writes a dump and goes on.
+    public static func installTrigger(_ configuration: TriggerConfiguration = TriggerConfiguration()) throws {
+        let engine = try CaptureThread.shared.sync { context in
+            _ = try context.captureEngine()
+            return context.configuration
+        }
+        try Trigger.shared.install(configuration, engine: engine)
+    }
+
+    /// Removes the trigger and restores the signal's previous action.
+    public static func removeTrigger() { Trigger.shared.remove() }
+
+    /// The text dump of a snapshot (the format `kill -USR1` writes).
+    public static func dumpText(_ snapshot: Snapshot) -> String {
+        DumpRenderer.text(snapshot, sequence: Trigger.shared.nextSequence())
+    }
+
+    /// Names the calling thread in dumps and includes it in `.registered` captures.
+    public static func registerCurrentThread(name: String) { ThreadRegistry.shared.registerCurrentThread(name: name) }
+    public static func unregisterCurrentThread() { ThreadRegistry.shared.unregisterCurrentThread() }
+
+    /// The kernel id of the capture thread (it does not appear with a stack in captures).
+    public static var captureThreadID: Int32 { CaptureThread.shared.tid }
+}

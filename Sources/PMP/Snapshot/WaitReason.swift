@@ -1,0 +1,157 @@
+/// What a thread is doing or waiting for, like the bracket of a Go goroutine header ("[chan receive]").
+/// Derived from the kernel state and the frames nearest the leaf; other tools' dumps may carry other words.
+public struct WaitReason: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let running = WaitReason("running")
+    public static let conditionWait = WaitReason("condition wait")
+    public static let mutexLock = WaitReason("mutex lock")
+    public static let rwlock = WaitReason("rwlock")
+    public static let semaphoreWait = WaitReason("semaphore wait")
+    public static let eventLoop = WaitReason("I/O wait (event loop)")
+    public static let poll = WaitReason("I/O wait (poll)")
+    public static let read = WaitReason("read")
+    public static let write = WaitReason("write")
+    public static let accept = WaitReason("accept")
+    public static let connect = WaitReason("connect")
+    public static let sleep = WaitReason("sleep")
+    public static let idle = WaitReason("idle")
+    public static let futexWait = WaitReason("futex wait")
+    public static let threadJoin = WaitReason("thread join")
+    public static let childWait = WaitReason("waitpid")
+    public static let signalWait = WaitReason("signal wait")
+    public static let syscall = WaitReason("syscall")
+    public static let blocked = WaitReason("blocked")
+    public static let diskWait = WaitReason("uninterruptible wait")
+    public static let stopped = WaitReason("stopped")
+    public static let zombie = WaitReason("zombie")
+    public static let noAnswer = WaitReason("no answer")
+    public static let unknown = WaitReason("unknown")
+
+    public var isBlocked: Bool { self != .running && self != .idle && self != .unknown && self != .noAnswer }
+}
+
+/// Names of the leaf frames mapped to wait reasons. The first frame (from the leaf) that a rule recognizes
+/// decides, except for the generic kernel entry points (futex, syscall), which only decide when nothing more
+/// specific follows within a few frames.
+public enum WaitReasonClassifier {
+    private struct Rule {
+        var reason: WaitReason
+        var names: [String]      // exact function names (version suffix and trailing signature ignored)
+        var prefixes: [String] = []
+        var weak = false         // generic: keep looking for something more specific
+    }
+
+    private static let rules: [Rule] = [
+        Rule(reason: .conditionWait, names: ["pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait",
+                                             "__pthread_cond_wait", "__pthread_cond_timedwait", "__pthread_cond_wait_common",
+                                             "std::condition_variable::wait", "cnd_wait", "cnd_timedwait"]),
+        Rule(reason: .mutexLock, names: ["pthread_mutex_lock", "__pthread_mutex_lock", "__pthread_mutex_lock_full",
+                                         "pthread_mutex_timedlock", "pthread_mutex_clocklock", "__lll_lock_wait",
+                                         "__lll_lock_wait_private", "mtx_lock", "os_unfair_lock_lock"]),
+        Rule(reason: .rwlock, names: ["pthread_rwlock_rdlock", "pthread_rwlock_wrlock", "__pthread_rwlock_rdlock",
+                                      "__pthread_rwlock_wrlock", "pthread_rwlock_timedrdlock", "pthread_rwlock_timedwrlock"]),
+        Rule(reason: .semaphoreWait, names: ["sem_wait", "sem_timedwait", "sem_clockwait", "__new_sem_wait_slow",
+                                             "__new_sem_wait_slow64", "dispatch_semaphore_wait", "_dispatch_semaphore_wait_slow"]),
+        Rule(reason: .threadJoin, names: ["pthread_join", "__pthread_clockjoin_ex", "pthread_timedjoin_np"]),
+        Rule(reason: .eventLoop, names: ["epoll_wait", "epoll_pwait", "epoll_pwait2", "CNIOLinux_epoll_wait"]),
+        Rule(reason: .poll, names: ["poll", "__poll", "ppoll", "__ppoll", "select", "__select", "pselect", "pselect6"]),
+        Rule(reason: .read, names: ["read", "__read", "__libc_read", "__read_nocancel", "readv", "pread", "pread64",
+                                    "__pread64", "recv", "__recv", "__libc_recv", "recvfrom", "__libc_recvfrom",
+                                    "recvmsg", "__libc_recvmsg", "recvmmsg", "fread", "getline", "fgets"]),
+        Rule(reason: .write, names: ["write", "__write", "__libc_write", "writev", "pwrite", "pwrite64", "send",
+                                     "__send", "__libc_send", "sendto", "__libc_sendto", "sendmsg", "__libc_sendmsg",
+                                     "fsync", "fdatasync", "fwrite"]),
+        Rule(reason: .accept, names: ["accept", "accept4", "__libc_accept", "__libc_accept4"]),
+        Rule(reason: .connect, names: ["connect", "__connect", "__libc_connect"]),
+        Rule(reason: .sleep, names: ["nanosleep", "__nanosleep", "clock_nanosleep", "__clock_nanosleep",
+                                     "__clock_nanosleep_time64", "usleep", "sleep"]),
+        Rule(reason: .childWait, names: ["waitpid", "__waitpid", "wait4", "__wait4", "waitid", "wait"]),
+        Rule(reason: .signalWait, names: ["sigwait", "sigwaitinfo", "sigtimedwait", "__sigtimedwait", "pause", "sigsuspend"]),
+        Rule(reason: .futexWait, names: ["__futex_abstimed_wait_common", "__futex_abstimed_wait_common64",
+                                         "__futex_abstimed_wait_cancelable64", "futex_wait", "__futex_wait"],
+             weak: true),
+        Rule(reason: .syscall, names: ["syscall"], weak: true),
+    ]
+
+    private static let index: [String: Int] = {
+        var table: [String: Int] = [:]
+        for (position, rule) in rules.enumerated() {
+            for name in rule.names where table[name] == nil { table[name] = position }
+        }
+        return table
+    }()
+
+    /// How many frames from the leaf are examined.
+    static let window = 12
+
+    /// Classifies a captured thread.
+    public static func classify(kernelState: String, functions: some Collection<String>) -> WaitReason {
+        switch kernelState {
+        case "T", "t": return .stopped
+        case "Z", "X": return .zombie
+        default: break
+        }
+        if isParkedPoolThread(functions) { return .idle }
+        var weakMatch: WaitReason?
+        var weakDistance = 0
+        for function in functions.prefix(window) {
+            if let rule = match(function) {
+                if !rules[rule].weak { return rules[rule].reason }
+                if weakMatch == nil { weakMatch = rules[rule].reason }
+            }
+            if weakMatch != nil {
+                weakDistance += 1
+                if weakDistance > 4 { break }
+            }
+        }
+        if let weakMatch { return weakMatch }
+        switch kernelState {
+        case "R": return .running
+        case "D": return .diskWait
+        case "S", "I": return functions.isEmpty ? .unknown : .blocked
+        default: return .unknown
+        }
+    }
+
+    /// Functions in which a pool thread waits for work, and the pool loops that call them: such a wait is idleness,
+    /// not a blocked request. (On Linux, Swift's cooperative pool runs on libdispatch's worker threads.)
+    private static let parkFunctions: Set<String> = ["_dispatch_sema4_timedwait", "_dispatch_sema4_wait",
+                                                     "_dispatch_semaphore_wait_slow"]
+    private static let poolLoops: Set<String> = ["_dispatch_worker_thread", "_dispatch_root_queue_drain",
+                                                 "_dispatch_worker_thread2", "_dispatch_worker_thread3"]
+
+    static func isParkedPoolThread(_ functions: some Collection<String>) -> Bool {
+        var sawPark = false
+        for function in functions.prefix(window) {
+            let name = baseName(function)
+            if poolLoops.contains(name) { return sawPark }
+            if parkFunctions.contains(name) { sawPark = true }
+        }
+        return false
+    }
+
+    private static func match(_ function: String) -> Int? {
+        let name = baseName(function)
+        if let position = index[name] { return position }
+        for (position, rule) in rules.enumerated() where !rule.prefixes.isEmpty {
+            if rule.prefixes.contains(where: { name.hasPrefix($0) }) { return position }
+        }
+        return nil
+    }
+
+    /// "pthread_cond_wait@@GLIBC_2.3.2" → "pthread_cond_wait"; "std::f(int) const" → "std::f";
+    /// "__new_sem_wait_slow64.constprop.0" → "__new_sem_wait_slow64".
+    static func baseName(_ function: String) -> String {
+        var name = Substring(function)
+        if let at = name.firstIndex(of: "@") { name = name[..<at] }
+        for suffix in [".constprop", ".isra", ".part", ".cold", ".lto_priv"] {
+            if let range = name.firstRange(of: suffix) { name = name[..<range.lowerBound] }
+        }
+        if !name.hasPrefix("("), let paren = name.firstIndex(of: "(") { name = name[..<paren] }
+        return String(name)
+    }
+}

@@ -1,0 +1,278 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CElfutils
+import CPMPCapture
+import Synchronization
+
+/// Turns addresses of this process into readable frames with elfutils' libdwfl: ELF symbols of every loaded
+/// image (the executable's local ones too), DWARF file:line and inline frames where present, demangled names.
+/// Results are cached per address; the cache is dropped when the set of loaded images changes.
+public final class Symbolizer: Sendable {
+    public static let shared = Symbolizer()
+
+    /// One resolved location: several frames when functions were inlined there (innermost first).
+    struct Location {
+        var frames: [Frame]
+    }
+
+    private final class State {
+        var session: DwflSession?
+        var cache: [UInt64: [Frame]] = [:]
+        var loaderGeneration: (adds: UInt64, subs: UInt64) = (0, 0)
+    }
+
+    private let state = Mutex<State>(State())
+
+    /// Symbolizes a stack (leaf first). Caller frames hold return addresses, so they are looked up one byte
+    /// earlier: the call instruction, not whatever follows it.
+    public func symbolize(_ addresses: [UInt64]) -> [Frame] {
+        state.withLock { state in
+            refreshIfImagesChanged(state)
+            var frames: [Frame] = []
+            frames.reserveCapacity(addresses.count + 4)
+            for (index, address) in addresses.enumerated() {
+                let lookup = index == 0 ? address : address &- 1
+                let key = lookup
+                var resolved: [Frame]
+                if let cached = state.cache[key] {
+                    resolved = cached
+                } else {
+                    if state.session == nil { state.session = DwflSession() }
+                    resolved = state.session?.resolve(lookup) ?? [Frame(address: 0, function: "?", image: "?")]
+                    state.cache[key] = resolved
+                }
+                for i in resolved.indices { resolved[i].address = address }
+                frames.append(contentsOf: resolved)
+            }
+            return frames
+        }
+    }
+
+    /// Loads the symbol tables of every image now, so that the first capture does not pay for it.
+    public func warmUp() {
+        state.withLock { state in
+            refreshIfImagesChanged(state)
+            if state.session == nil { state.session = DwflSession() }
+            state.session?.loadAllModules()
+        }
+    }
+
+    /// Number of cached addresses (for tests and benchmarks).
+    public var cachedAddressCount: Int { state.withLock { $0.cache.count } }
+
+    /// Drops every cached symbol and the DWARF session.
+    public func reset() {
+        state.withLock { state in
+            state.session = nil
+            state.cache.removeAll()
+        }
+    }
+
+    private func refreshIfImagesChanged(_ state: State) {
+        let generation = LoaderGeneration.current()
+        if generation != state.loaderGeneration {
+            state.loaderGeneration = generation
+            state.session = nil
+            state.cache.removeAll(keepingCapacity: true)
+        }
+    }
+}
+
+/// glibc counts every image load and unload; a change means cached addresses may now mean something else.
+enum LoaderGeneration {
+    static func current() -> (adds: UInt64, subs: UInt64) {
+        var adds: UInt64 = 0
+        var subs: UInt64 = 0
+        pmp_loader_generation(&adds, &subs)
+        return (adds, subs)
+    }
+}
+
+/// One libdwfl session over this process's current memory map.
+final class DwflSession {
+    private let callbacks: UnsafeMutablePointer<Dwfl_Callbacks>
+    private let dwfl: OpaquePointer?
+
+    init() {
+        callbacks = .allocate(capacity: 1)
+        callbacks.initialize(to: Dwfl_Callbacks(
+            find_elf: dwfl_linux_proc_find_elf,
+            find_debuginfo: dwfl_standard_find_debuginfo,
+            section_address: dwfl_offline_section_address,
+            debuginfo_path: nil))
+        dwfl = dwfl_begin(callbacks)
+        if let dwfl {
+            dwfl_report_begin(dwfl)
+            _ = dwfl_linux_proc_report(dwfl, getpid())
+            _ = dwfl_report_end(dwfl, nil, nil)
+        }
+    }
+
+    deinit {
+        if let dwfl { dwfl_end(dwfl) }
+        callbacks.deallocate()
+    }
+
+    func loadAllModules() {
+        guard let dwfl else { return }
+        _ = dwfl_getmodules(dwfl, { module, _, _, _, _ in
+            var bias: Dwarf_Addr = 0
+            _ = dwfl_module_getsymtab(module)
+            _ = dwfl_module_getdwarf(module, &bias)
+            return Int32(DWARF_CB_OK)
+        }, nil, 0)
+    }
+
+    /// The frames at `address` (a pc already adjusted for return addresses), innermost inline first.
+    func resolve(_ address: UInt64) -> [Frame] {
+        guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(address)) else {
+            return [Frame(address: address, function: "?", image: "?")]
+        }
+        var mainFile: UnsafePointer<CChar>?
+        let moduleName = dwfl_module_info(module, nil, nil, nil, nil, nil, &mainFile, nil)
+        let image = Self.imageName(mainFile.map { String(cString: $0) } ?? moduleName.map { String(cString: $0) } ?? "?")
+
+        var offset: GElf_Off = 0
+        var symbol = GElf_Sym()
+        var function = "?"
+        if let name = dwfl_module_addrinfo(module, Dwarf_Addr(address), &offset, &symbol, nil, nil, nil) {
+            function = Demangler.demangle(String(cString: name))
+        }
+
+        var file: String?
+        var line: Int?
+        var inlined: [InlineScope] = []
+        if var unit = compileUnit(module: module, address: address) {
+            let pc = Dwarf_Addr(address) &- unit.bias
+            if let source = dwarf_getsrc_die(&unit.die, pc) {
+                var lineNumber: Int32 = 0
+                _ = dwarf_lineno(source, &lineNumber)
+                if let name = dwarf_linesrc(source, nil, nil) {
+                    file = String(cString: name)
+                    line = lineNumber > 0 ? Int(lineNumber) : nil
+                }
+            }
+            inlined = inlineChain(unit: &unit.die, pc: pc)
+        }
+        guard !inlined.isEmpty else {
+            return [Frame(address: address, function: function, file: file, line: line, image: image)]
+        }
+        // inlined[i] is an inlined call whose body holds the pc; its call site lies in the next scope out.
+        var frames: [Frame] = []
+        var currentFile = file
+        var currentLine = line
+        for scope in inlined {
+            frames.append(Frame(address: address, function: scope.name, file: currentFile, line: currentLine,
+                                image: image, inlined: true))
+            currentFile = scope.callFile ?? currentFile
+            currentLine = scope.callLine ?? currentLine
+        }
+        frames.append(Frame(address: address, function: function, file: currentFile, line: currentLine, image: image))
+        return frames
+    }
+
+    private struct InlineScope {
+        var name: String
+        var callFile: String?
+        var callLine: Int?
+    }
+
+    private struct UnitRange {
+        var low: Dwarf_Addr
+        var high: Dwarf_Addr
+        var die: Dwarf_Die
+    }
+
+    /// Per module, the address ranges of its compile units, sorted: libdw finds a unit through .debug_aranges,
+    /// which Swift's toolchain does not always emit.
+    private var unitRanges: [OpaquePointer: (bias: Dwarf_Addr, ranges: [UnitRange])] = [:]
+
+    private func compileUnit(module: OpaquePointer, address: UInt64) -> (die: Dwarf_Die, bias: Dwarf_Addr)? {
+        var bias: Dwarf_Addr = 0
+        if let die = dwfl_module_addrdie(module, Dwarf_Addr(address), &bias) { return (die.pointee, bias) }
+        let index = unitRanges[module] ?? buildUnitRanges(module)
+        let pc = Dwarf_Addr(address) &- index.bias
+        var low = 0
+        var high = index.ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if index.ranges[middle].low <= pc { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0, pc < index.ranges[low - 1].high else { return nil }
+        return (index.ranges[low - 1].die, index.bias)
+    }
+
+    private func buildUnitRanges(_ module: OpaquePointer) -> (bias: Dwarf_Addr, ranges: [UnitRange]) {
+        var ranges: [UnitRange] = []
+        var bias: Dwarf_Addr = 0
+        var unit: UnsafeMutablePointer<Dwarf_Die>? = nil
+        while let next = dwfl_module_nextcu(module, unit, &bias) {
+            unit = next
+            var offset = 0
+            var base: Dwarf_Addr = 0
+            var start: Dwarf_Addr = 0
+            var end: Dwarf_Addr = 0
+            while true {
+                offset = dwarf_ranges(next, offset, &base, &start, &end)
+                if offset <= 0 { break }
+                if end > start { ranges.append(UnitRange(low: start, high: end, die: next.pointee)) }
+            }
+        }
+        ranges.sort { $0.low < $1.low }
+        let entry = (bias: bias, ranges: ranges)
+        unitRanges[module] = entry
+        return entry
+    }
+
+    /// The inlined subroutines that contain `pc` (relative to the unit), innermost first.
+    private func inlineChain(unit: UnsafeMutablePointer<Dwarf_Die>, pc: Dwarf_Addr) -> [InlineScope] {
+        let cu = unit
+        var scopes: UnsafeMutablePointer<Dwarf_Die>?
+        let count = dwarf_getscopes(cu, pc, &scopes)
+        guard count > 0, let scopes else { return [] }
+        defer { free(scopes) }
+        var files: OpaquePointer?
+        var fileCount = 0
+        _ = dwarf_getsrcfiles(cu, &files, &fileCount)
+
+        var chain: [InlineScope] = []
+        for index in 0..<Int(count) {
+            let die = scopes + index
+            let tag = dwarf_tag(die)
+            if tag == DW_TAG_subprogram { break }
+            guard tag == DW_TAG_inlined_subroutine else { continue }
+            var scope = InlineScope(name: Self.name(of: die))
+            var attribute = Dwarf_Attribute()
+            var value: Dwarf_Word = 0
+            if dwarf_attr(die, UInt32(DW_AT_call_file), &attribute) != nil, dwarf_formudata(&attribute, &value) == 0,
+               let files, let name = dwarf_filesrc(files, Int(value), nil, nil) {
+                scope.callFile = String(cString: name)
+            }
+            if dwarf_attr(die, UInt32(DW_AT_call_line), &attribute) != nil, dwarf_formudata(&attribute, &value) == 0 {
+                scope.callLine = Int(value)
+            }
+            chain.append(scope)
+        }
+        return chain
+    }
+
+    private static func name(of die: UnsafeMutablePointer<Dwarf_Die>) -> String {
+        var attribute = Dwarf_Attribute()
+        for code in [DW_AT_linkage_name, DW_AT_MIPS_linkage_name] {
+            if dwarf_attr_integrate(die, UInt32(code), &attribute) != nil, let text = dwarf_formstring(&attribute) {
+                return Demangler.demangle(String(cString: text))
+            }
+        }
+        if let text = dwarf_diename(die) { return Demangler.demangle(String(cString: text)) }
+        if dwarf_attr_integrate(die, UInt32(DW_AT_name), &attribute) != nil, let text = dwarf_formstring(&attribute) {
+            return String(cString: text)
+        }
+        return "?"
+    }
+
+    static func imageName(_ path: String) -> String {
+        if let slash = path.lastIndex(of: "/") { return String(path[path.index(after: slash)...]) }
+        return path
+    }
+}

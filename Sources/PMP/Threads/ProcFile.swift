@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small, allocation-light reads of /proc files (they are generated on read; one read() gets them whole).
+enum ProcFile {
+    /// Reads up to `capacity` bytes of `path` and hands them to `body`; nil when the file cannot be opened.
+    static func withContents<R>(_ path: String, capacity: Int = 4096, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer -> R? in
+            var total = 0
+            while total < capacity {
+                let n = read(fd, buffer.baseAddress! + total, capacity - total)
+                if n < 0 { if errno == EINTR { continue }; return nil }
+                if n == 0 { break }
+                total += n
+            }
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<total]))
+        }
+    }
+
+    static func string(_ path: String, capacity: Int = 65536) -> String? {
+        withContents(path, capacity: capacity) { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+
+/// Where a triggered dump goes.
+public enum DumpDestination: Sendable {
+    /// Written to file descriptor 2 in one piece.
+    case standardError
+    /// Appended to a file (created when missing).
+    case file(String)
+    /// One log record per line, so that every line carries the handler's prefix.
+    case logger(Logger, level: Logger.Level = .info)
+    /// Handed to a function, as text with newlines.
+    case custom(@Sendable (String) -> Void)
+
+    func write(_ text: String, lines: [String]) {
+        switch self {
+        case .standardError:
+            Self.writeAll(fd: 2, text)
+        case .file(let path):
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                Self.writeAll(fd: 2, "swift-pmp: cannot open \(path): \(String(cString: strerror(errno))); dump follows\n" + text)
+                return
+            }
+            Self.writeAll(fd: fd, text)
+            close(fd)
+        case .logger(let logger, let level):
+            for line in lines { logger.log(level: level, "\(line)") }
+        case .custom(let body):
+            body(text)
+        }
+    }
+
+    static func writeAll(fd: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPMPCapture
+import Synchronization
+
+/// The signal trigger: its handler (C) only bumps an eventfd; the capture thread wakes, captures, symbolizes
+/// and writes the dump. Signals that arrive while a dump is being made coalesce into one more dump.
+public enum TriggerError: Error, CustomStringConvertible, Sendable {
+    case captureSignal(Int32)
+    case installFailed(Int32, errno: Int32)
+    case eventfd(Int32)
+
+    public var description: String {
+        switch self {
+        case .captureSignal(let signal):
+            return "the trigger cannot use \(SignalName.describe(signal)): it is the capture signal"
+        case .installFailed(let signal, let code):
+            return "cannot install the trigger on \(SignalName.describe(signal)): \(String(cString: strerror(code)))"
+        case .eventfd(let code):
+            return "cannot create the trigger's eventfd: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+final class Trigger: Sendable {
+    static let shared = Trigger()
+
+    private struct Installed {
+        var signal: Int32
+        var fd: Int32
+    }
+
+    private let installed = Mutex<Installed?>(nil)
+    private let sequence = Atomic<Int>(0)
+
+    /// The next dump sequence number of this process (tags `pmp[PID.SEQ]`).
+    func nextSequence() -> Int { sequence.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    func install(_ configuration: TriggerConfiguration, engine: EngineConfiguration) throws {
+        remove()
+        guard let signal = configuration.signal else { return }
+        if signal == engine.captureSignal { throw TriggerError.captureSignal(signal) }
+        let fd = pmp_eventfd()
+        if fd < 0 { throw TriggerError.eventfd(errno) }
+        let result = pmp_trigger_install(signal, fd)
+        if result != 0 {
+            close(fd)
+            throw TriggerError.installFailed(signal, errno: -result)
+        }
+        installed.withLock { $0 = Installed(signal: signal, fd: fd) }
+        let options = configuration.capture
+        let destination = configuration.destination
+        CaptureThread.shared.setTrigger(fd: fd) { [self] context in
+            do {
+                let engine = try context.captureEngine()
+                let snapshot = SnapshotBuilder.build(engine.capture(options))
+                let lines = DumpRenderer.lines(snapshot, sequence: nextSequence())
+                var text = lines.joined(separator: "\n")
+                text += "\n"
+                destination.write(text, lines: lines)
+            } catch {
+                DumpDestination.standardError.write("swift-pmp: dump failed: \(error)\n", lines: [])
+            }
+        }
+        CaptureThread.shared.setWatch(interval: configuration.blockedTimeResolution)
+        // Warm up on the capture thread: install the handler, load symbol tables, take a first CPU reading.
+        CaptureThread.shared.submit { context in
+            if let engine = try? context.captureEngine() { engine.observeCPU() }
+            Symbolizer.shared.warmUp()
+        }
+    }
+
+    func remove() {
+        guard let previous = installed.withLock({ state -> Installed? in defer { state = nil }; return state }) else { return }
+        _ = pmp_trigger_uninstall(previous.signal)
+        CaptureThread.shared.clearTrigger()
+        CaptureThread.shared.setWatch(interval: nil)
+        close(previous.fd)
+    }
+
+    var signal: Int32? { installed.withLock { $0?.signal } }
+}

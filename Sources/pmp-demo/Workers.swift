@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PMP
+
+/// Threads blocked in known ways, each in a function of its own name, so that a dump can be checked.
+enum Workers {
+    enum Kind: String, CaseIterable {
+        case condition = "cond"
+        case mutex = "mutex"
+        case sleep = "sleep"
+        case pipeRead = "read"
+        case busy = "busy"
+    }
+
+    nonisolated(unsafe) static var condition = pthread_cond_t()
+    nonisolated(unsafe) static var conditionMutex = pthread_mutex_t()
+    nonisolated(unsafe) static var contendedMutex = pthread_mutex_t()
+    nonisolated(unsafe) static var pipeFDs: [Int32] = [-1, -1]
+    nonisolated(unsafe) static var sink: UInt64 = 0
+
+    static func prepare() {
+        pthread_cond_init(&condition, nil)
+        pthread_mutex_init(&conditionMutex, nil)
+        pthread_mutex_init(&contendedMutex, nil)
+        pipeFDs.withUnsafeMutableBufferPointer { _ = pipe($0.baseAddress!) }
+        // One thread holds the contended mutex for ever (it sleeps while holding it).
+        startThread(name: "mutex-holder") { holdingMutexWhileSleeping() }
+    }
+
+    static func start(_ kind: Kind, index: Int) {
+        startThread(name: "\(kind.rawValue)-\(index)") {
+            switch kind {
+            case .condition: blockedInConditionWait()
+            case .mutex: blockedOnMutexLock()
+            case .sleep: sleepingInNanosleep()
+            case .pipeRead: blockedInPipeRead()
+            case .busy: spinningOnCPU()
+            }
+        }
+    }
+
+    @inline(never) static func blockedInConditionWait() {
+        pthread_mutex_lock(&conditionMutex)
+        while true { pthread_cond_wait(&condition, &conditionMutex) }
+    }
+
+    @inline(never) static func blockedOnMutexLock() {
+        while true {
+            pthread_mutex_lock(&contendedMutex)
+            pthread_mutex_unlock(&contendedMutex)
+        }
+    }
+
+    @inline(never) static func holdingMutexWhileSleeping() {
+        pthread_mutex_lock(&contendedMutex)
+        while true { sleepingInNanosleep() }
+    }
+
+    @inline(never) static func sleepingInNanosleep() {
+        var request = timespec(tv_sec: 3600, tv_nsec: 0)
+        while true { nanosleep(&request, nil) }
+    }
+
+    @inline(never) static func blockedInPipeRead() {
+        var byte: UInt8 = 0
+        while true {
+            if read(pipeFDs[0], &byte, 1) == 0 { sleepingInNanosleep() }
+        }
+    }
+
+    @inline(never) static func spinningOnCPU() {
+        var value: UInt64 = 1
+        while true {
+            for _ in 0..<1_000_000 { value = value &* 6364136223846793005 &+ 1442695040888963407 }
+            sink = value
+        }
+    }
+
+    /// Starts a detached thread with a small stack (1000 of them stay cheap) that registers its name.
+    static func startThread(name: String, _ body: @escaping () -> Void) {
+        let box = Unmanaged.passRetained(Body(name: name, body))
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 256 * 1024)
+        var thread = pthread_t()
+        let result = pthread_create(&thread, &attributes, { raw in
+            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            PMP.registerCurrentThread(name: body.name)
+            body.run()
+            return nil
+        }, box.toOpaque())
+        pthread_attr_destroy(&attributes)
+        if result != 0 {
+            box.release()
+            fatalError("pmp-demo: pthread_create failed: \(String(cString: strerror(result)))")
+        }
+        pthread_detach(thread)
+    }
+
+    private final class Body {
+        let name: String
+        let run: () -> Void
+        init(name: String, _ run: @escaping () -> Void) {
+            self.name = name
+            self.run = run
+        }
+    }
+}
