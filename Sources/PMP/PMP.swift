@@ -1,3 +1,5 @@
+import CPMPCapture
+
 /// swift-pmp: what every thread of this process is doing, right now.
 ///
 ///     PMP.installTrigger()              // kill -USR1 PID writes a dump to stderr
@@ -32,12 +34,18 @@ public enum PMP {
     }
 
     /// Installs the dump trigger: on the signal (SIGUSR1 by default) the process writes a dump and goes on.
+    ///
+    /// The trigger and capture signals are unblocked in the calling thread, which threads created later
+    /// inherit: a process started from a thread that blocked them (a Dispatch worker, say) would otherwise
+    /// ignore `kill -USR1` for ever. Call it early in `main`.
     public static func installTrigger(_ configuration: TriggerConfiguration = TriggerConfiguration()) throws {
         let engine = try CaptureThread.shared.sync { context in
             _ = try context.captureEngine()
             return context.configuration
         }
         try Trigger.shared.install(configuration, engine: engine)
+        pmp_unblock_signal(engine.captureSignal)
+        if let signal = configuration.signal { pmp_unblock_signal(signal) }
     }
 
     /// Removes the trigger and restores the signal's previous action.

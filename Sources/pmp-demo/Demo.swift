@@ -39,6 +39,10 @@ struct Demo: ParsableCommand {
     }
 
     func run() throws {
+        // A parent that spawned us from a thread with signals blocked passes that mask on: start clean.
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
         print(getpid())
         fflush(nil)
         PMP.registerCurrentThread(name: "main")

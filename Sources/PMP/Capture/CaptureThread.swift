@@ -143,7 +143,7 @@ final class CaptureThread: Sendable {
                 // One read takes every signal that arrived so far: a storm becomes one dump.
                 if read(trigger.fd, &counter, 8) == 8 { trigger.action(context) }
             }
-            if let watch, context.isEngineInstalled || true {
+            if let watch {
                 let now = Clock.monotonicNanoseconds()
                 if now >= lastWatch + UInt64(max(1_000_000, watch.nanoseconds)) {
                     if let engine = try? context.captureEngine() { engine.observeCPU() }

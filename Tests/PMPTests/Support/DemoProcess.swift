@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+/// A running `pmp-demo`: started with real arguments, driven with real signals, its stderr kept in a file.
+final class DemoProcess: @unchecked Sendable {
+    let process = Process()
+    let stderrPath: String
+    private let stdoutPipe = Pipe()
+    private(set) var pid: Int32 = 0
+    private var stdoutBuffer = ""
+
+    static var executable: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("pmp-demo").path
+    }
+
+    init(_ arguments: [String]) throws {
+        stderrPath = NSTemporaryDirectory() + "pmp-demo-\(UUID().uuidString).stderr"
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = arguments
+        process.standardOutput = stdoutPipe
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+        let pidLine = try readStdoutLine(timeout: 30)
+        pid = Int32(pidLine) ?? -1
+        #expect(pid == process.processIdentifier, "the first line of stdout is the pid")
+        let ready = try readStdoutLine(timeout: 60)
+        #expect(ready.hasPrefix("ready"))
+    }
+
+    deinit { stop() }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: stderrPath)
+    }
+
+    var isAlive: Bool { process.isRunning && kill(pid, 0) == 0 }
+
+    func signal(_ signo: Int32) { kill(pid, signo) }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until stderr holds `count` complete dumps (their `end` lines).
+    @discardableResult
+    func waitForDumps(_ count: Int, timeout: Double = 60) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let text = stderr
+            if text.components(separatedBy: "] end\n").count - 1 >= count { return text }
+            usleep(20_000)
+        }
+        throw DemoError.timeout("waiting for \(count) dump(s); stderr so far:\n\(stderr.suffix(2000))")
+    }
+
+    private func readStdoutLine(timeout: Double) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        let handle = stdoutPipe.fileHandleForReading
+        while Date() < deadline {
+            if let newline = stdoutBuffer.firstIndex(of: "\n") {
+                let line = String(stdoutBuffer[..<newline])
+                stdoutBuffer.removeSubrange(...newline)
+                return line
+            }
+            let data = handle.availableData
+            if data.isEmpty { throw DemoError.exited(stderr) }
+            stdoutBuffer += String(decoding: data, as: UTF8.self)
+        }
+        throw DemoError.timeout("waiting for pmp-demo's stdout")
+    }
+}
+
+enum DemoError: Error, CustomStringConvertible {
+    case timeout(String)
+    case exited(String)
+    var description: String {
+        switch self {
+        case .timeout(let text): return "timed out \(text)"
+        case .exited(let text): return "pmp-demo exited early: \(text)"
+        }
+    }
+}
