@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define GENERATION_BITS 44
@@ -75,11 +76,29 @@ static int open_libunwind(void) {
     unwind_init_local2 = (init_local2_function)dlsym(handle, PMP_STRINGIFY(unw_init_local2));
     unwind_step = (step_function)dlsym(handle, PMP_STRINGIFY(unw_step));
     unwind_get_reg = (get_reg_function)dlsym(handle, PMP_STRINGIFY(unw_get_reg));
-    if (unwind_init_local2 == NULL || unwind_step == NULL || unwind_get_reg == NULL) {
+    typedef int (*set_caching_policy_function)(unw_addr_space_t, unw_caching_policy_t);
+    set_caching_policy_function set_caching_policy =
+        (set_caching_policy_function)dlsym(handle, PMP_STRINGIFY(unw_set_caching_policy));
+    unw_addr_space_t *local_space = (unw_addr_space_t *)dlsym(handle, PMP_STRINGIFY(unw_local_addr_space));
+    if (unwind_init_local2 == NULL || unwind_step == NULL || unwind_get_reg == NULL || set_caching_policy == NULL ||
+        local_space == NULL) {
         snprintf(unwind_error, sizeof unwind_error, "libunwind lacks %s (version 1.3 or later is needed)",
                  PMP_STRINGIFY(unw_init_local2));
         unwind_init_local2 = NULL;
         return -ELIBBAD;
+    }
+    // No cache: libunwind's global cache takes a mutex in unw_step. A thread interrupted while it holds the
+    // loader lock (dlopen/dlclose) would wait for that mutex in its handler, while the mutex's holder waits
+    // for the loader lock in dl_iterate_phdr: a deadlock. Without the cache, unw_step takes no lock of its own.
+    set_caching_policy(*local_space, UNW_CACHE_NONE);
+    // libunwind initialises itself (under a lock) on first use: do that here, outside signal context.
+    ucontext_t context;
+    if (getcontext(&context) == 0) {
+        unw_cursor_t cursor;
+        if (unwind_init_local2(&cursor, (unw_context_t *)&context, 0) == 0) {
+            for (int i = 0; i < 4 && unwind_step(&cursor) > 0; i++) {
+            }
+        }
     }
     return 0;
 }

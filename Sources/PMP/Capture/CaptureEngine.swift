@@ -140,6 +140,7 @@ final class CaptureEngine {
         var target = completionsBefore &+ UInt32(pending.count)
         var remaining = pending
         var blockedNow: Set<Int32> = []
+        var exitedNow: Set<Int32> = []
         while !remaining.isEmpty {
             let now = Clock.monotonicNanoseconds()
             if now >= deadline { break }
@@ -149,10 +150,12 @@ final class CaptureEngine {
                 blockedCheck = deadline
                 remaining.removeAll { entry in
                     let tid = threads[entry.index].tid
-                    guard ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal) == true,
+                    let blocks = ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal)
+                    // nil: the thread is gone; true: it will not run the handler until it unblocks.
+                    guard blocks != false,
                           pmp_slot_abandon(entry.slot, entry.generation) == Int32(PMP_SLOT_REQUESTED)
                     else { return false }
-                    blockedNow.insert(tid)
+                    if blocks == true { blockedNow.insert(tid) } else { exitedNow.insert(tid) }
                     return true
                 }
             }
@@ -188,16 +191,15 @@ final class CaptureEngine {
                 if count >= 0, answered == tid {
                     threads[entry.index].addresses = Array(buffer[0..<Int(count)])
                     threads[entry.index].truncated = truncated != 0
-                    if let after = ThreadStat.cpuClockNanoseconds(tid: tid) {
-                        tracker.rebaseline(tid: tid, cpuBefore: entry.cpuBefore, cpuAfter: after)
-                    }
                     continue
                 }
                 threads[entry.index].failure = .exited  // the id was reused by a new thread mid-capture
                 continue
             }
             // No answer: find out why.
-            if blockedNow.contains(tid) {
+            if exitedNow.contains(tid) {
+                threads[entry.index].failure = .exited
+            } else if blockedNow.contains(tid) {
                 threads[entry.index].failure = .signalBlocked
                 knownBlocking.insert(tid)
             } else if ThreadStat.read(tid: tid) == nil {

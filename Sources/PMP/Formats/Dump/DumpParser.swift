@@ -34,7 +34,8 @@ public struct DumpParser {
     public static func parse(_ text: String) -> [ParsedDump] {
         var parser = DumpParser()
         var dumps: [ParsedDump] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on any newline, not on "\n" alone.
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             dumps += parser.feed(line)
         }
         return dumps + parser.finish()

@@ -1,0 +1,235 @@
+import CPMPCapture
+import Foundation
+@testable import PMP
+import Testing
+
+/// Captures in this process, with threads in hard states. Serialized: they share the process's threads.
+@Suite("capture engine", .serialized, .timeLimit(.minutes(5))) struct CaptureEngineTests {
+    @Test("a parked thread is captured with its own frames")
+    func capturesAParkedThread() throws {
+        let thread = TestThread { me in
+            me.ready()
+            parkedInTestFunction(me)
+        }
+        thread.waitUntilReady()
+        defer { thread.finish(); thread.waitUntilFinished() }
+        let snapshot = try PMP.snapshot(CaptureOptions(threads: .threads([thread.tid])))
+        let captured = try #require(snapshot.threads.first)
+        #expect(captured.failure == nil)
+        #expect(captured.frames.contains { $0.function.contains("parkedInTestFunction") })
+        #expect(captured.waitReason == .semaphoreWait || captured.waitReason == .futexWait
+            || captured.waitReason == .conditionWait, "\(captured.waitReason)")
+    }
+
+    @Test("a thread that blocks the capture signal is reported as such, within the timeout")
+    func blockedSignal() throws {
+        let signal = try PMP.snapshot(CaptureOptions(threads: .threads([]))).pid > 0 ? pmp_capture_signal() : 0
+        #expect(signal > 0)
+        let thread = TestThread { me in
+            pmp_block_signal(signal)
+            me.ready()
+            me.park()
+        }
+        thread.waitUntilReady()
+        defer { thread.finish(); thread.waitUntilFinished() }
+        let timeout = Duration.milliseconds(100)
+        let snapshot = try PMP.snapshot(CaptureOptions(threads: .threads([thread.tid]), timeout: timeout))
+        let captured = try #require(snapshot.threads.first)
+        #expect(captured.failure == .signalBlocked)
+        #expect(captured.waitReason == .noAnswer)
+        #expect(snapshot.elapsed <= 0.100 + 0.050, "reported within the timeout (elapsed \(snapshot.elapsed)s)")
+        // Known now: the next capture does not signal it again, and says so.
+        let again = try PMP.snapshot(CaptureOptions(threads: .threads([thread.tid]), timeout: timeout))
+        #expect(again.threads.first?.failure == .signalBlocked)
+    }
+
+    @Test("a thread that has exited is reported as exited")
+    func exitedThread() throws {
+        let thread = TestThread { me in me.ready() }
+        thread.waitUntilReady()
+        thread.waitUntilFinished()
+        usleep(20_000)
+        let raw = try PMP.capture(CaptureOptions(threads: .threads([thread.tid])))
+        // Gone before its stat was read (then omitted), or before the signal (then reported as exited).
+        #expect(raw.threads.allSatisfy { $0.failure == .exited })
+    }
+
+    @Test("recursion 10000 frames deep is capped at the configured depth and marked truncated")
+    func deepRecursion() throws {
+        let thread = TestThread(stackSize: 256 << 20) { me in
+            _ = recurse(10_000, me)
+        }
+        thread.waitUntilReady()
+        defer { thread.finish(); thread.waitUntilFinished() }
+        let raw = try PMP.capture(CaptureOptions(threads: .threads([thread.tid]), maxDepth: 64))
+        let captured = try #require(raw.threads.first)
+        #expect(captured.failure == nil)
+        #expect(captured.addresses.count == 64)
+        #expect(captured.truncated)
+        let snapshot = SnapshotBuilder.build(raw)
+        #expect(snapshot.threads[0].truncated)
+        #expect(snapshot.threads[0].frames.filter { $0.function.contains("recurse") }.count >= 56)
+        let text = DumpRenderer.text(snapshot)
+        #expect(text.contains("... truncated at"))
+        #expect(DumpParser.parse(text).first?.snapshot == snapshot)
+    }
+
+    @Test("a thread in read() on a pipe, signalled thousands of times, gets its data intact")
+    func pipeReadSurvivesSignals() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let (readFD, writeFD) = (fds[0], fds[1])
+        defer { close(readFD) }
+        let total = 200_000
+        let received = Box<[UInt8]>([])
+        let failures = Box<[String]>([])
+        let reader = TestThread { me in
+            me.ready()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var data: [UInt8] = []
+            while data.count < total {
+                let n = read(readFD, &buffer, buffer.count)
+                if n < 0 {
+                    failures.value.append("read failed: errno \(errno)")
+                    if errno != EINTR { break }
+                    continue
+                }
+                if n == 0 { break }
+                data += buffer[0..<n]
+            }
+            received.value = data
+        }
+        reader.waitUntilReady()
+        let expected = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
+        let writer = TestThread { me in
+            me.ready()
+            var offset = 0
+            while offset < total {
+                let chunk = min(64, total - offset)
+                let n = expected[offset..<(offset + chunk)].withUnsafeBytes { write(writeFD, $0.baseAddress, chunk) }
+                if n > 0 { offset += n }
+                usleep(50)
+            }
+            close(writeFD)
+        }
+        writer.waitUntilReady()
+        var captures = 0
+        var answered = 0
+        while captures < 20_000 {
+            let raw = try PMP.capture(CaptureOptions(threads: .threads([reader.tid]), timeout: .milliseconds(50)))
+            captures += 1
+            if raw.threads.first?.failure == nil, raw.threads.first != nil { answered += 1 }
+            if raw.threads.isEmpty { break }  // the reader finished
+        }
+        reader.waitUntilFinished()
+        writer.waitUntilFinished()
+        #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
+        #expect(received.value == expected)
+        #expect(answered >= 1000, "the reader was interrupted thousands of times (\(answered) of \(captures) captures)")
+    }
+
+    @Test("1000 captures during thread, malloc and dlopen churn: no crash, no hang")
+    func churn() throws {
+        let stop = Box(false)
+        var churners: [TestThread] = []
+        // Threads created and exiting as fast as possible.
+        churners.append(TestThread { me in
+            me.ready()
+            while !stop.value {
+                var thread = pthread_t()
+                if pthread_create(&thread, nil, { _ in nil }, nil) == 0 { pthread_join(thread, nil) }
+            }
+        })
+        // Malloc-heavy.
+        for _ in 0..<2 {
+            churners.append(TestThread { me in
+                me.ready()
+                var keep: [[UInt8]] = []
+                while !stop.value {
+                    keep.append([UInt8](repeating: 1, count: Int.random(in: 16...8192)))
+                    if keep.count > 256 { keep.removeFirst(128) }
+                }
+            })
+        }
+        // dlopen / dlclose.
+        churners.append(TestThread { me in
+            me.ready()
+            let libraries = ["libz.so.1", "libutil.so.1", "libanl.so.1", "libbz2.so.1.0"]
+            while !stop.value {
+                for name in libraries {
+                    if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) { dlclose(handle) }
+                }
+            }
+        })
+        for thread in churners { thread.waitUntilReady() }
+        var answered = 0
+        var exited = 0
+        for index in 0..<1000 {
+            let raw = try PMP.capture(CaptureOptions(timeout: .milliseconds(100)))
+            answered += raw.threads.filter { $0.failure == nil }.count
+            exited += raw.threads.filter { $0.failure == .exited }.count
+            if index % 100 == 0 { _ = SnapshotBuilder.build(raw) }  // symbolize too, while images come and go
+        }
+        stop.value = true
+        for thread in churners { thread.waitUntilFinished() }
+        #expect(answered >= 1000 * 4, "the churning threads themselves answered")
+        _ = exited
+    }
+
+    @Test("registered-only captures signal registered threads alone, under their names")
+    func registeredOnly() throws {
+        let thread = TestThread { me in
+            PMP.registerCurrentThread(name: "registered worker with a long name")
+            me.ready()
+            me.park()
+            PMP.unregisterCurrentThread()
+        }
+        thread.waitUntilReady()
+        defer { thread.finish(); thread.waitUntilFinished() }
+        let snapshot = try PMP.snapshot(CaptureOptions(threads: .registered))
+        let mine = snapshot.threads.first { $0.tid == thread.tid }
+        #expect(mine?.name == "registered worker with a long name")
+        #expect(mine?.failure == nil)
+        let all = Set(ThreadList.threadIDs())
+        #expect(snapshot.threads.count < all.count)
+    }
+
+    @Test("blocked time grows across captures for a thread without CPU progress")
+    func blockedTime() throws {
+        let thread = TestThread { me in
+            me.ready()
+            me.park()
+        }
+        thread.waitUntilReady()
+        defer { thread.finish(); thread.waitUntilFinished() }
+        let options = CaptureOptions(threads: .threads([thread.tid]))
+        _ = try PMP.snapshot(options)
+        usleep(300_000)
+        let later = try PMP.snapshot(options)
+        let blocked = try #require(later.threads.first?.blockedFor)
+        #expect(blocked >= 0.25)
+    }
+}
+
+final class Box<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: T
+    init(_ value: T) { _value = value }
+    var value: T {
+        get { lock.withLock { _value } }
+        set { lock.withLock { _value = newValue } }
+    }
+}
+
+@inline(never) func parkedInTestFunction(_ thread: TestThread) {
+    thread.park()
+}
+
+@inline(never) func recurse(_ depth: Int, _ thread: TestThread) -> Int {
+    if depth == 0 {
+        thread.ready()
+        thread.park()
+        return 0
+    }
+    return recurse(depth - 1, thread) &+ 1
+}

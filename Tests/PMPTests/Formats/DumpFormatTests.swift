@@ -1,0 +1,91 @@
+import Foundation
+@testable import PMP
+import Testing
+
+@Suite("dump format") struct DumpFormatTests {
+    static func sample(pid: Int32 = 4242) -> Snapshot {
+        Snapshot(pid: pid, time: 1_795_000_000.123, elapsed: 0.001234, maxDepth: 128, threads: [
+            ThreadSnapshot(tid: pid, name: "main", kernelState: "S", waitReason: .conditionWait, blockedFor: 12.345,
+                           cpuTime: 0.01, frames: [
+                               Frame(address: 0x7f5a_1c2d_3e4f, function: "__futex_abstimed_wait_common64",
+                                     file: "./nptl/futex-internal.c", line: 57, image: "libc.so.6", inlined: true),
+                               Frame(address: 0x7f5a_1c2d_3e4f, function: "pthread_cond_wait@@GLIBC_2.3.2", image: "libc.so.6"),
+                               Frame(address: 0x55d1_c3a1_b2c4,
+                                     function: "closure #1 (Swift.Int) -> () in static app.Worker.run(at: [Swift.String]) -> ()",
+                                     file: "/src/My App/Worker 100%.swift", line: 42, image: "my app"),
+                               Frame(address: 0x55d1_c3a1_b2d0, function: "?", image: "?"),
+                           ]),
+            ThreadSnapshot(tid: pid + 1, name: "odd \"name\" \\ with\ttab", kernelState: "R", waitReason: .running,
+                           cpuTime: 3.5, frames: [Frame(address: 1, function: "spin", file: "a.c", image: "app")],
+                           truncated: true),
+            ThreadSnapshot(tid: pid + 2, name: "blocker", kernelState: "S", waitReason: .noAnswer, blockedFor: 1,
+                           cpuTime: 0, frames: [], failure: .signalBlocked),
+        ])
+    }
+
+    @Test("render then parse gives the same snapshot")
+    func roundTrip() {
+        let snapshot = Self.sample()
+        let text = DumpRenderer.text(snapshot, sequence: 7)
+        let dumps = DumpParser.parse(text)
+        #expect(dumps.count == 1)
+        #expect(dumps.first?.sequence == 7)
+        #expect(dumps.first?.complete == true)
+        #expect(dumps.first?.snapshot == snapshot)
+        #expect(DumpRenderer.text(dumps[0].snapshot, sequence: 7) == text)
+    }
+
+    @Test("log prefixes on every line, other log lines and another process's dump interleaved")
+    func prefixedAndInterleaved() {
+        let first = Self.sample(pid: 100)
+        var second = Self.sample(pid: 200)
+        second.threads.removeLast()
+        let a = DumpRenderer.lines(first, sequence: 1)
+        let b = DumpRenderer.lines(second, sequence: 3)
+        var log: [String] = ["2026-11-26T20:51:00+0000 info app : starting", "garbage pmp[ not a tag", "pmp[12.x] nope"]
+        for index in 0..<max(a.count, b.count) {
+            if index < a.count { log.append("2026-11-26T20:51:01+0000 info app : [PMP] \(a[index])") }
+            if index % 3 == 0 { log.append("Nov 26 20:51:01 host app[100]: unrelated line \(index)") }
+            if index < b.count { log.append("[200] WARN  pmp - \(b[index])") }
+        }
+        let dumps = DumpParser.parse(log.joined(separator: "\r\n"))
+        #expect(dumps.count == 2)
+        #expect(dumps.first { $0.snapshot.pid == 100 }?.snapshot == first)
+        #expect(dumps.first { $0.snapshot.pid == 200 }?.snapshot == second)
+    }
+
+    @Test("a dump cut off before its end is returned, marked incomplete; stray tagged lines are counted")
+    func truncatedInput() {
+        let lines = DumpRenderer.lines(Self.sample(), sequence: 1)
+        var parser = DumpParser()
+        var dumps: [DumpParser.ParsedDump] = []
+        for line in lines.prefix(4) { dumps += parser.feed(line) }
+        dumps += parser.feed("pmp[999.1] thread 5 \"x\" [running] state=R cpu=0.000s")
+        dumps += parser.feed("pmp[4242.1]   #zz garbage")
+        dumps += parser.finish()
+        #expect(dumps.count == 1)
+        #expect(dumps.first?.complete == false)
+        #expect(dumps.first?.snapshot.threads.first?.frames.count == 2)
+        #expect(parser.unplacedLines == 2)
+    }
+
+    @Test("binary noise and enormous lines do not crash the parser")
+    func hostileInput() {
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let text = String(decoding: noise, as: UTF8.self) + "\n" + String(repeating: "pmp[1.1] ", count: 50_000)
+            + "\n" + DumpRenderer.text(Self.sample(), sequence: 1)
+        let dumps = DumpParser.parse(text)
+        #expect(dumps.last?.snapshot == Self.sample())
+    }
+
+    @Test("timestamps and numbers keep their precision")
+    func timestamps() {
+        #expect(Timestamp.iso8601(0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.parse("2026-11-26T20:51:01.123Z") == Timestamp.parse(Timestamp.iso8601(1_795_726_261.123)))
+        #expect(Decimal3.format(12.3456) == "12.346")
+        #expect(Decimal3.format(0.0004) == "0.000")
+        #expect(QuotedString.unquote(Substring(QuotedString.quote("a\"b\\c\u{1}"))).map(\.0) == "a\"b\\c\u{1}")
+        #expect(PercentEscape.decode(PercentEscape.encode("a b%c")) == "a b%c")
+    }
+}
