@@ -81,9 +81,11 @@ final class CaptureEngine {
         var gone: [Int32] = []
         var nextSlot: Int32 = 0
         let slotCount = Int32(configuration.slotCount)
-        let start = Clock.monotonicNanoseconds()
-        let completionsBefore = pmp_completions()
+        let observed = Clock.monotonicNanoseconds()
+        var toSignal: [(index: Int, cpu: UInt64)] = []
+        toSignal.reserveCapacity(tids.count)
 
+        // First what the kernel says of every thread (before our signal wakes it), then all the signals at once.
         for tid in tids {
             guard let stat = ThreadStat.read(tid: tid) else {
                 if registry[tid] != nil { gone.append(tid) }
@@ -92,7 +94,7 @@ final class CaptureEngine {
             var thread = RawCapture.Thread(tid: tid, name: registry[tid] ?? stat.name, kernelState: stat.state,
                                            cpuNanoseconds: stat.cpuNanoseconds, addresses: [], truncated: false,
                                            failure: nil, blockedFor: nil)
-            thread.blockedFor = tracker.observe(tid: tid, cpu: stat.cpuNanoseconds, now: start)
+            thread.blockedFor = tracker.observe(tid: tid, cpu: stat.cpuNanoseconds, now: observed)
             if tid == selfTid {
                 thread.failure = .captureThread
                 threads.append(thread)
@@ -106,6 +108,14 @@ final class CaptureEngine {
                 }
                 knownBlocking.remove(tid)
             }
+            toSignal.append((threads.count, stat.cpuNanoseconds))
+            threads.append(thread)
+        }
+
+        let start = Clock.monotonicNanoseconds()
+        let completionsBefore = pmp_completions()
+        for (index, cpu) in toSignal {
+            let tid = threads[index].tid
             // Arm a free slot (one still written by a late handler is skipped).
             var generation: UInt64 = 0
             var slot: Int32 = -1
@@ -116,20 +126,16 @@ final class CaptureEngine {
                 if generation != 0 { slot = candidate; break }
             }
             if slot < 0 {
-                thread.failure = .noSlot
-                threads.append(thread)
+                threads[index].failure = .noSlot
                 continue
             }
             let result = pmp_signal_thread(tid, slot, generation)
             if result != 0 {
                 _ = pmp_slot_abandon(slot, generation)
-                thread.failure = result == ESRCH ? .exited : (result == EAGAIN ? .signalQueueFull : .timedOut)
-                threads.append(thread)
+                threads[index].failure = result == ESRCH ? .exited : (result == EAGAIN ? .signalQueueFull : .timedOut)
                 continue
             }
-            pending.append(Pending(index: threads.count, slot: slot, generation: generation,
-                                   cpuBefore: stat.cpuNanoseconds))
-            threads.append(thread)
+            pending.append(Pending(index: index, slot: slot, generation: generation, cpuBefore: cpu))
         }
 
         // Wait for the handlers: the futex wakes us when the completion count reaches the target.

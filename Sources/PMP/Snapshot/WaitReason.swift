@@ -41,7 +41,6 @@ public enum WaitReasonClassifier {
     private struct Rule {
         var reason: WaitReason
         var names: [String]      // exact function names (version suffix and trailing signature ignored)
-        var prefixes: [String] = []
         var weak = false         // generic: keep looking for something more specific
     }
 
@@ -77,10 +76,10 @@ public enum WaitReasonClassifier {
         Rule(reason: .syscall, names: ["syscall"], weak: true),
     ]
 
-    private static let index: [String: Int] = {
-        var table: [String: Int] = [:]
+    private static let index: [Substring: Int] = {
+        var table: [Substring: Int] = [:]
         for (position, rule) in rules.enumerated() {
-            for name in rule.names where table[name] == nil { table[name] = position }
+            for name in rule.names where table[Substring(name)] == nil { table[Substring(name)] = position }
         }
         return table
     }()
@@ -119,9 +118,9 @@ public enum WaitReasonClassifier {
 
     /// Functions in which a pool thread waits for work, and the pool loops that call them: such a wait is idleness,
     /// not a blocked request. (On Linux, Swift's cooperative pool runs on libdispatch's worker threads.)
-    private static let parkFunctions: Set<String> = ["_dispatch_sema4_timedwait", "_dispatch_sema4_wait",
+    private static let parkFunctions: Set<Substring> = ["_dispatch_sema4_timedwait", "_dispatch_sema4_wait",
                                                      "_dispatch_semaphore_wait_slow"]
-    private static let poolLoops: Set<String> = ["_dispatch_worker_thread", "_dispatch_root_queue_drain",
+    private static let poolLoops: Set<Substring> = ["_dispatch_worker_thread", "_dispatch_root_queue_drain",
                                                  "_dispatch_worker_thread2", "_dispatch_worker_thread3"]
 
     static func isParkedPoolThread(_ functions: some Collection<String>) -> Bool {
@@ -135,23 +134,33 @@ public enum WaitReasonClassifier {
     }
 
     private static func match(_ function: String) -> Int? {
-        let name = baseName(function)
-        if let position = index[name] { return position }
-        for (position, rule) in rules.enumerated() where !rule.prefixes.isEmpty {
-            if rule.prefixes.contains(where: { name.hasPrefix($0) }) { return position }
-        }
-        return nil
+        index[baseName(function)]
     }
 
     /// "pthread_cond_wait@@GLIBC_2.3.2" → "pthread_cond_wait"; "std::f(int) const" → "std::f";
     /// "__new_sem_wait_slow64.constprop.0" → "__new_sem_wait_slow64".
-    static func baseName(_ function: String) -> String {
-        var name = Substring(function)
-        if let at = name.firstIndex(of: "@") { name = name[..<at] }
-        for suffix in [".constprop", ".isra", ".part", ".cold", ".lto_priv"] {
-            if let range = name.firstRange(of: suffix) { name = name[..<range.lowerBound] }
+    static func baseName(_ function: String) -> Substring {
+        let utf8 = function.utf8
+        var end = utf8.endIndex
+        var index = utf8.startIndex
+        while index < end {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "@") || (byte == UInt8(ascii: "(") && index != utf8.startIndex) {
+                end = index
+                break
+            }
+            if byte == UInt8(ascii: "."), compilerSuffix(utf8[utf8.index(after: index)...]) {
+                end = index
+                break
+            }
+            index = utf8.index(after: index)
         }
-        if !name.hasPrefix("("), let paren = name.firstIndex(of: "(") { name = name[..<paren] }
-        return String(name)
+        return Substring(utf8[utf8.startIndex..<end])
+    }
+
+    private static let suffixes: [[UInt8]] = ["constprop", "isra", "part", "cold", "lto_priv"].map { Array($0.utf8) }
+
+    private static func compilerSuffix(_ rest: Substring.UTF8View) -> Bool {
+        suffixes.contains { rest.starts(with: $0) }
     }
 }
