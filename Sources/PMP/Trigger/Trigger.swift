@@ -55,10 +55,12 @@ final class Trigger: Sendable {
             do {
                 let engine = try context.captureEngine()
                 let snapshot = SnapshotBuilder.build(engine.capture(options))
-                let lines = DumpRenderer.lines(snapshot, sequence: nextSequence())
-                var text = lines.joined(separator: "\n")
-                text += "\n"
-                destination.write(text, lines: lines)
+                let sequence = nextSequence()
+                if case .logger = destination {
+                    destination.write("", lines: DumpRenderer.lines(snapshot, sequence: sequence))
+                } else {
+                    destination.write(DumpRenderer.text(snapshot, sequence: sequence), lines: [])
+                }
             } catch {
                 DumpDestination.standardError.write("swift-pmp: dump failed: \(error)\n", lines: [])
             }

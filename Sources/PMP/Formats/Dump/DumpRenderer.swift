@@ -19,37 +19,46 @@ public enum DumpRenderer {
     public static func lines(_ snapshot: Snapshot, sequence: Int = 1) -> [String] {
         var lines: [String] = []
         lines.reserveCapacity(snapshot.threads.count * 16 + 2)
-        render(snapshot, sequence: sequence) { lines.append($0) }
+        render(snapshot, sequence: sequence) { tag, body in lines.append(tag + body) }
         return lines
     }
 
     /// The dump as one string, each line ending in a newline.
     public static func text(_ snapshot: Snapshot, sequence: Int = 1) -> String {
         var text = ""
-        text.reserveCapacity(snapshot.threads.count * 1200)
-        render(snapshot, sequence: sequence) { line in
-            text += line
+        text.reserveCapacity(snapshot.threads.count * 1500)
+        render(snapshot, sequence: sequence) { tag, body in
+            text += tag
+            text += body
             text += "\n"
         }
         return text
     }
 
-    /// Streams the dump's lines to `emit`.
-    public static func render(_ snapshot: Snapshot, sequence: Int, _ emit: (String) -> Void) {
+    /// Streams the dump's lines to `emit` as (tag, rest of the line).
+    public static func render(_ snapshot: Snapshot, sequence: Int, _ emit: (String, String) -> Void) {
         let tag = "pmp[\(snapshot.pid).\(sequence)] "
-        emit(tag + "dump pid=\(snapshot.pid) time=\(Timestamp.iso8601(snapshot.time)) threads=\(snapshot.threads.count)"
+        emit(tag, "dump pid=\(snapshot.pid) time=\(Timestamp.iso8601(snapshot.time)) threads=\(snapshot.threads.count)"
             + " captured=\(snapshot.capturedCount) elapsed=\(Decimal3.format(snapshot.elapsed * 1000))ms depth=\(snapshot.maxDepth)")
+        // Threads mostly share a few stacks: format each distinct stack's lines once.
+        var stackLines: [[Frame]: [String]] = [:]
         for thread in snapshot.threads {
             var reason = thread.failure.map { "no answer: \($0.rawValue)" } ?? thread.waitReason.rawValue
             if let blocked = thread.blockedFor { reason += ", \(Decimal3.format(blocked))s" }
-            emit(tag + "thread \(thread.tid) \(QuotedString.quote(thread.name)) [\(reason)] state=\(thread.kernelState)"
+            emit(tag, "thread \(thread.tid) \(QuotedString.quote(thread.name)) [\(reason)] state=\(thread.kernelState)"
                 + " cpu=\(Decimal3.format(thread.cpuTime))s")
-            for (index, frame) in thread.frames.enumerated() {
-                emit(tag + frameLine(index: index, frame))
+            guard !thread.frames.isEmpty || thread.truncated else { continue }
+            let lines: [String]
+            if let known = stackLines[thread.frames] {
+                lines = known
+            } else {
+                lines = thread.frames.enumerated().map { frameLine(index: $0.offset, $0.element) }
+                stackLines[thread.frames] = lines
             }
-            if thread.truncated { emit(tag + "  ... truncated at \(thread.frames.count) frames") }
+            for line in lines { emit(tag, line) }
+            if thread.truncated { emit(tag, "  ... truncated at \(thread.frames.count) frames") }
         }
-        emit(tag + "end")
+        emit(tag, "end")
     }
 
     static func frameLine(index: Int, _ frame: Frame) -> String {
