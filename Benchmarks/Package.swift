@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "swift-pmp-benchmarks",
     dependencies: [
-        .package(path: ".."),
+        .package(name: "swift-pmp", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
