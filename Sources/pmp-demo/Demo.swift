@@ -39,7 +39,8 @@ struct Demo: ParsableCommand {
     }
 
     func run() throws {
-        // A parent that spawned us from a thread with signals blocked passes that mask on: start clean.
+        // A parent that spawned us from a thread with signals blocked (any Dispatch worker) passes that mask on,
+        // SIGTERM and SIGINT included: start with none blocked, as a service should.
         var none = sigset_t()
         sigemptyset(&none)
         sigprocmask(SIG_SETMASK, &none, nil)

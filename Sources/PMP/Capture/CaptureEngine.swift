@@ -59,7 +59,15 @@ final class CaptureEngine {
         var index: Int  // into threads
         var slot: Int32
         var generation: UInt64
-        var cpuBefore: UInt64
+    }
+
+    /// Why a signalled thread has not answered: gone, blocking the signal, or nil (no reason known yet).
+    private func silence(of tid: Int32) -> CaptureFailure? {
+        switch ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal) {
+        case nil: return .exited
+        case true?: return .signalBlocked
+        case false?: return nil
+        }
     }
 
     func capture(_ options: CaptureOptions) -> RawCapture {
@@ -82,7 +90,7 @@ final class CaptureEngine {
         var nextSlot: Int32 = 0
         let slotCount = Int32(configuration.slotCount)
         let observed = Clock.monotonicNanoseconds()
-        var toSignal: [(index: Int, cpu: UInt64)] = []
+        var toSignal: [Int] = []
         toSignal.reserveCapacity(tids.count)
 
         // First what the kernel says of every thread (before our signal wakes it), then all the signals at once.
@@ -101,20 +109,20 @@ final class CaptureEngine {
                 continue
             }
             if knownBlocking.contains(tid) {
-                if ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal) == true {
-                    thread.failure = .signalBlocked
+                if let failure = silence(of: tid) {
+                    thread.failure = failure
                     threads.append(thread)
                     continue
                 }
                 knownBlocking.remove(tid)
             }
-            toSignal.append((threads.count, stat.cpuNanoseconds))
+            toSignal.append(threads.count)
             threads.append(thread)
         }
 
         let start = Clock.monotonicNanoseconds()
         let completionsBefore = pmp_completions()
-        for (index, cpu) in toSignal {
+        for index in toSignal {
             let tid = threads[index].tid
             // Arm a free slot (one still written by a late handler is skipped).
             var generation: UInt64 = 0
@@ -135,7 +143,7 @@ final class CaptureEngine {
                 threads[index].failure = result == ESRCH ? .exited : (result == EAGAIN ? .signalQueueFull : .timedOut)
                 continue
             }
-            pending.append(Pending(index: index, slot: slot, generation: generation, cpuBefore: cpu))
+            pending.append(Pending(index: index, slot: slot, generation: generation))
         }
 
         // Wait for the handlers: the futex wakes us when the completion count reaches the target.
@@ -145,8 +153,7 @@ final class CaptureEngine {
         var blockedCheck = min(deadline, Clock.monotonicNanoseconds() + 5_000_000)
         var target = completionsBefore &+ UInt32(pending.count)
         var remaining = pending
-        var blockedNow: Set<Int32> = []
-        var exitedNow: Set<Int32> = []
+        var silent: [Int: CaptureFailure] = [:]  // by index into threads
         while !remaining.isEmpty {
             let now = Clock.monotonicNanoseconds()
             if now >= deadline { break }
@@ -155,13 +162,10 @@ final class CaptureEngine {
             if !remaining.isEmpty, Clock.monotonicNanoseconds() >= blockedCheck {
                 blockedCheck = deadline
                 remaining.removeAll { entry in
-                    let tid = threads[entry.index].tid
-                    let blocks = ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal)
-                    // nil: the thread is gone; true: it will not run the handler until it unblocks.
-                    guard blocks != false,
+                    guard let failure = silence(of: threads[entry.index].tid),
                           pmp_slot_abandon(entry.slot, entry.generation) == Int32(PMP_SLOT_REQUESTED)
                     else { return false }
-                    if blocks == true { blockedNow.insert(tid) } else { exitedNow.insert(tid) }
+                    silent[entry.index] = failure
                     return true
                 }
             }
@@ -203,19 +207,9 @@ final class CaptureEngine {
                 continue
             }
             // No answer: find out why.
-            if exitedNow.contains(tid) {
-                threads[entry.index].failure = .exited
-            } else if blockedNow.contains(tid) {
-                threads[entry.index].failure = .signalBlocked
-                knownBlocking.insert(tid)
-            } else if ThreadStat.read(tid: tid) == nil {
-                threads[entry.index].failure = .exited
-            } else if ThreadStat.blocksSignal(tid: tid, signal: configuration.captureSignal) == true {
-                threads[entry.index].failure = .signalBlocked
-                knownBlocking.insert(tid)
-            } else {
-                threads[entry.index].failure = .timedOut
-            }
+            let failure = silent[entry.index] ?? silence(of: tid) ?? .timedOut
+            threads[entry.index].failure = failure
+            if failure == .signalBlocked { knownBlocking.insert(tid) }
         }
 
         ThreadRegistry.shared.forget(gone)

@@ -15,19 +15,14 @@ final class CaptureThread: Sendable {
     /// What jobs get: the engine (installed on first use) and the thread's own state.
     final class Context: @unchecked Sendable {
         fileprivate var engine: CaptureEngine?
-        fileprivate var engineError: CaptureError?
         var configuration = EngineConfiguration()
 
         /// The engine, installed with `configuration` on first use.
         func captureEngine() throws -> CaptureEngine {
             if let engine { return engine }
-            do {
-                let engine = try CaptureEngine(configuration: configuration)
-                self.engine = engine
-                return engine
-            } catch let error as CaptureError {
-                throw error
-            }
+            let engine = try CaptureEngine(configuration: configuration)
+            self.engine = engine
+            return engine
         }
 
         var isEngineInstalled: Bool { engine != nil }

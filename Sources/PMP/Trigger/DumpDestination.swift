@@ -14,11 +14,13 @@ public enum DumpDestination: Sendable {
     /// Handed to a function, as text with newlines.
     case custom(@Sendable (String) -> Void)
 
-    func write(_ text: String, lines: [String]) {
+    /// Renders the dump in the shape this destination takes (whole text, or lines for a logger) and writes it.
+    func write(_ snapshot: Snapshot, sequence: Int) {
         switch self {
         case .standardError:
-            Self.writeAll(fd: 2, text)
+            Self.writeAll(fd: 2, DumpRenderer.text(snapshot, sequence: sequence))
         case .file(let path):
+            let text = DumpRenderer.text(snapshot, sequence: sequence)
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 Self.writeAll(fd: 2, "swift-pmp: cannot open \(path): \(String(cString: strerror(errno))); dump follows\n" + text)
@@ -27,9 +29,9 @@ public enum DumpDestination: Sendable {
             Self.writeAll(fd: fd, text)
             close(fd)
         case .logger(let logger, let level):
-            for line in lines { logger.log(level: level, "\(line)") }
+            DumpRenderer.render(snapshot, sequence: sequence) { tag, body in logger.log(level: level, "\(tag)\(body)") }
         case .custom(let body):
-            body(text)
+            body(DumpRenderer.text(snapshot, sequence: sequence))
         }
     }
 

@@ -55,14 +55,9 @@ final class Trigger: Sendable {
             do {
                 let engine = try context.captureEngine()
                 let snapshot = SnapshotBuilder.build(engine.capture(options))
-                let sequence = nextSequence()
-                if case .logger = destination {
-                    destination.write("", lines: DumpRenderer.lines(snapshot, sequence: sequence))
-                } else {
-                    destination.write(DumpRenderer.text(snapshot, sequence: sequence), lines: [])
-                }
+                destination.write(snapshot, sequence: nextSequence())
             } catch {
-                DumpDestination.standardError.write("swift-pmp: dump failed: \(error)\n", lines: [])
+                DumpDestination.writeAll(fd: 2, "swift-pmp: dump failed: \(error)\n")
             }
         }
         CaptureThread.shared.setWatch(interval: configuration.blockedTimeResolution)

@@ -7,11 +7,7 @@ import Testing
 @Suite("capture engine", .serialized, .timeLimit(.minutes(5))) struct CaptureEngineTests {
     @Test("a parked thread is captured with its own frames")
     func capturesAParkedThread() throws {
-        let thread = TestThread { me in
-            me.ready()
-            parkedInTestFunction(me)
-        }
-        thread.waitUntilReady()
+        let thread = TestThread.parkedInKnownFunction()
         defer { thread.finish(); thread.waitUntilFinished() }
         let snapshot = try PMP.snapshot(CaptureOptions(threads: .threads([thread.tid])))
         let captured = try #require(snapshot.threads.first)

@@ -34,6 +34,8 @@ final class DemoProcess: @unchecked Sendable {
     func stop() {
         if process.isRunning {
             process.terminate()
+            for _ in 0..<100 where process.isRunning { usleep(20_000) }
+            if process.isRunning { kill(pid, SIGKILL) }
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: stderrPath)

@@ -43,4 +43,14 @@ final class TestThread: @unchecked Sendable {
     func park() { release.wait() }
     func finish() { release.signal() }
     func waitUntilFinished() { finished.wait() }
+
+    /// A started thread parked in `parkedInTestFunction`, a function of known name and file.
+    static func parkedInKnownFunction() -> TestThread {
+        let thread = TestThread { me in
+            me.ready()
+            parkedInTestFunction(me)
+        }
+        thread.waitUntilReady()
+        return thread
+    }
 }

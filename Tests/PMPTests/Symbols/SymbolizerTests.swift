@@ -15,11 +15,7 @@ import Testing
 
     @Test("an address of this test binary resolves to a demangled function with file and line")
     func ownFunction() throws {
-        let thread = TestThread { me in
-            me.ready()
-            parkedInTestFunction(me)
-        }
-        thread.waitUntilReady()
+        let thread = TestThread.parkedInKnownFunction()
         defer { thread.finish(); thread.waitUntilFinished() }
         let raw = try PMP.capture(CaptureOptions(threads: .threads([thread.tid])))
         let frames = Symbolizer.shared.symbolize(try #require(raw.threads.first).addresses)
