@@ -148,29 +148,37 @@ final class CaptureEngine {
 
         // Wait for the handlers: the futex wakes us when the completion count reaches the target.
         let deadline = start + UInt64(max(0, options.timeout.nanoseconds))
-        // After a short first wait, threads that still have not answered are checked for a blocked signal,
-        // so that one blocking thread does not make every capture last the whole timeout.
-        var blockedCheck = min(deadline, Clock.monotonicNanoseconds() + 5_000_000)
-        var target = completionsBefore &+ UInt32(pending.count)
+        // When answers stop coming for a while, the threads still silent are checked for a blocked signal or an
+        // exit, so that one such thread does not make every capture last the whole timeout. While answers keep
+        // coming (a thousand threads on two cores take a while) the check waits: it costs a /proc read per thread.
+        let stallInterval: UInt64 = 5_000_000
+        var checkpoint = min(deadline, Clock.monotonicNanoseconds() + stallInterval)
+        var silenceChecked = false
         var remaining = pending
         var silent: [Int: CaptureFailure] = [:]  // by index into threads
-        while !remaining.isEmpty {
-            let now = Clock.monotonicNanoseconds()
-            if now >= deadline { break }
-            _ = pmp_wait_completions(target, Int64(min(deadline, blockedCheck) - now))
+        var seen = completionsBefore
+        while true {
+            // Count first, then drop the answered: an answer landing in between is then waited for at most once
+            // too few, never once too many. Late handlers of earlier captures count too, which only wakes us early.
+            let counted = pmp_completions()
             remaining.removeAll { pmp_slot_state($0.slot, $0.generation) == Int32(PMP_SLOT_DONE) }
-            if !remaining.isEmpty, Clock.monotonicNanoseconds() >= blockedCheck {
-                blockedCheck = deadline
-                remaining.removeAll { entry in
-                    guard let failure = silence(of: threads[entry.index].tid),
-                          pmp_slot_abandon(entry.slot, entry.generation) == Int32(PMP_SLOT_REQUESTED)
-                    else { return false }
-                    silent[entry.index] = failure
-                    return true
-                }
+            let now = Clock.monotonicNanoseconds()
+            if remaining.isEmpty || now >= deadline { break }
+            _ = pmp_wait_completions(counted &+ UInt32(remaining.count), Int64(min(deadline, checkpoint) - now))
+            guard Clock.monotonicNanoseconds() >= checkpoint else { continue }
+            let current = pmp_completions()
+            let progressed = current != seen
+            seen = current
+            checkpoint = min(deadline, Clock.monotonicNanoseconds() + stallInterval)
+            if progressed || silenceChecked { continue }
+            silenceChecked = true
+            remaining.removeAll { entry in
+                guard let failure = silence(of: threads[entry.index].tid),
+                      pmp_slot_abandon(entry.slot, entry.generation) == Int32(PMP_SLOT_REQUESTED)
+                else { return false }
+                silent[entry.index] = failure
+                return true
             }
-            // Late handlers of earlier captures also count: wait for as many more as are still missing.
-            target = pmp_completions() &+ UInt32(remaining.count)
         }
         var end = Clock.monotonicNanoseconds()
 

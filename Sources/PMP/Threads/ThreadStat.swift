@@ -50,9 +50,10 @@ public struct ThreadStat: Sendable, Equatable {
             }
             index += 1
         }
-        let ticks = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        return ThreadStat(tid: tid, name: name, state: state, cpuNanoseconds: (utime + stime) * (1_000_000_000 / ticks))
+        return ThreadStat(tid: tid, name: name, state: state, cpuNanoseconds: (utime + stime) * nanosecondsPerTick)
     }
+
+    private static let nanosecondsPerTick = 1_000_000_000 / UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
 
     /// The thread's CPU clock, to the nanosecond: one system call, no file.
     public static func cpuClockNanoseconds(tid: Int32) -> UInt64? {
