@@ -41,7 +41,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PMPTests",
-            dependencies: ["PMP", "CPMPCapture", "pmp-demo"]
+            dependencies: ["PMP", "CPMPCapture", "pmp-demo", .product(name: "Logging", package: "swift-log")]
         ),
     ]
 )

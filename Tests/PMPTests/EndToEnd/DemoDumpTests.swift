@@ -98,4 +98,15 @@ import Testing
         #expect(dumps.first?.complete == true)
         #expect(!demo.stderr.contains("pmp["))
     }
+
+    @Test("PMP_TRIGGER_SIGNAL moves the trigger to another signal")
+    func triggerOnAnotherSignal() throws {
+        let demo = try DemoProcess(["--threads", "4"], environment: ["PMP_TRIGGER_SIGNAL": "USR2"])
+        defer { demo.stop() }
+        demo.signal(SIGUSR2)
+        let dumps = DumpParser.parse(try demo.waitForDumps(1))
+        #expect(dumps.count == 1)
+        #expect(dumps.first?.complete == true)
+        #expect(demo.isAlive)
+    }
 }
