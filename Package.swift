@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "PMP", targets: ["PMP"]),
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
+        .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -24,11 +25,18 @@ let package = Package(
             pkgConfig: "libdw",
             providers: [.apt(["libdw-dev"])]
         ),
+        // zlib: gzip for pprof files.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "PMP",
             dependencies: [
                 "CPMPCapture",
                 "CElfutils",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -39,9 +47,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The command-line tools' commands, shared by pmp-aggregate and pmp.
+        .target(
+            name: "PMPCommands",
+            dependencies: [
+                "PMP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "pmp-aggregate",
+            dependencies: ["PMPCommands"]
+        ),
         .testTarget(
             name: "PMPTests",
-            dependencies: ["PMP", "CPMPCapture", "pmp-demo", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PMP", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate",
+                           .product(name: "Logging", package: "swift-log")]
         ),
     ]
 )

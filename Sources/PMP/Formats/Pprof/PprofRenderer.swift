@@ -1,0 +1,4 @@
+/// gzipped pprof protobuf.
+public enum PprofRenderer {
+    public static func render(_ profile: Profile, options: RenderOptions = RenderOptions()) -> [UInt8] { [] }
+}

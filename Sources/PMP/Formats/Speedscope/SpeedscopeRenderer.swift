@@ -1,0 +1,4 @@
+/// speedscope's file format.
+public enum SpeedscopeRenderer {
+    public static func render(_ profile: Profile, options: RenderOptions = RenderOptions()) -> String { "" }
+}
