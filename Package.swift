@@ -62,7 +62,8 @@ let package = Package(
         .testTarget(
             name: "PMPTests",
             dependencies: ["PMP", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -33,6 +33,29 @@ public enum PMP {
         try CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }
     }
 
+    /// Samples for `duration` at `rate` Hz and returns the folded profile; blocks the calling thread meanwhile.
+    public static func record(for duration: Duration, rate: Double = 100,
+                              options: CollectorOptions = CollectorOptions()) throws -> Profile {
+        var options = options
+        options.duration = duration
+        options.rate = rate
+        return try Collector.start(options).wait()
+    }
+
+    /// Samples for `duration` at `rate` Hz without blocking a cooperative-pool thread.
+    public static func record(for duration: Duration, rate: Double = 100,
+                              options: CollectorOptions = CollectorOptions()) async throws -> Profile {
+        var options = options
+        options.duration = duration
+        options.rate = rate
+        let collector = try Collector.start(options)
+        return await withTaskCancellationHandler {
+            await collector.finished()
+        } onCancel: {
+            collector.requestStop()
+        }
+    }
+
     /// Installs the dump trigger: on the signal (SIGUSR1 by default) the process writes a dump and goes on.
     ///
     /// The trigger and capture signals are unblocked in the calling thread, which threads created later

@@ -35,6 +35,28 @@ public enum DumpDestination: Sendable {
         }
     }
 
+    /// Writes finished text (a profile): whole, or one log record per line for a logger.
+    func write(text: String) {
+        switch self {
+        case .standardError:
+            Self.writeAll(fd: 2, text)
+        case .file(let path):
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                Self.writeAll(fd: 2, "swift-pmp: cannot open \(path): \(String(cString: strerror(errno))); output follows\n" + text)
+                return
+            }
+            Self.writeAll(fd: fd, text)
+            close(fd)
+        case .logger(let logger, let level):
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) {
+                logger.log(level: level, "\(line)")
+            }
+        case .custom(let body):
+            body(text)
+        }
+    }
+
     static func writeAll(fd: Int32, _ text: String) {
         var text = text
         text.withUTF8 { buffer in

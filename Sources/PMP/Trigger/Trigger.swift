@@ -51,7 +51,12 @@ final class Trigger: Sendable {
         installed.withLock { $0 = Installed(signal: signal, fd: fd) }
         let options = configuration.capture
         let destination = configuration.destination
+        let profile = configuration.profile
         CaptureThread.shared.setTrigger(fd: fd) { [self] context in
+            if let profile {
+                startProfile(profile, capture: options, destination: destination)
+                return
+            }
             do {
                 let engine = try context.captureEngine()
                 let snapshot = SnapshotBuilder.build(engine.capture(options))
@@ -77,4 +82,27 @@ final class Trigger: Sendable {
     }
 
     var signal: Int32? { installed.withLock { $0?.signal } }
+
+    private let profiling = Atomic<Bool>(false)
+
+    /// Profile mode: sample on a sampler thread, then write. Signals that arrive while a profile is being
+    /// taken are folded into it (no second profile queues up behind).
+    private func startProfile(_ profile: TriggerProfile, capture: CaptureOptions, destination: DumpDestination) {
+        guard profiling.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        let options = CollectorOptions(rate: profile.rate, duration: profile.duration, threads: capture.threads,
+                                       maxDepth: capture.maxDepth, timeout: capture.timeout)
+        do {
+            let collector = try Collector.start(options)
+            collector.whenFinished { [self] in
+                let result = collector.profile()
+                destination.write(text: String(decoding: result.rendered(as: profile.format, options: profile.options),
+                                               as: UTF8.self))
+                profiling.store(false, ordering: .releasing)
+            }
+        } catch {
+            DumpDestination.writeAll(fd: 2, "swift-pmp: profile failed: \(error)\n")
+            profiling.store(false, ordering: .releasing)
+        }
+    }
 }

@@ -1,0 +1,37 @@
+/// Reads folded stacks (`root;…;leaf COUNT`) back into a profile. A first part in brackets is taken as the wait
+/// reason and one in braces as the thread-name pattern, as `FoldedRenderer` writes them with `byState` and
+/// `byThread`.
+public enum FoldedParser {
+    public enum ParseError: Error, CustomStringConvertible, Sendable {
+        case badLine(Int, String)
+        public var description: String {
+            switch self {
+            case .badLine(let number, let line): return "line \(number): expected 'frame;frame;… COUNT', got '\(line.prefix(80))'"
+            }
+        }
+    }
+
+    public static func parse(_ text: String) throws -> Profile {
+        var builder = ProfileBuilder(maxStacks: Int.max, keepThreadNames: true)
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let line = rawLine.trimmingCharacters(in: " \t")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let space = line.lastIndex(of: " "), let count = Int(line[line.index(after: space)...]), count >= 0
+            else { throw ParseError.badLine(number + 1, String(line)) }
+            var parts = line[..<space].split(separator: ";", omittingEmptySubsequences: false)[...]
+            var threadName: String?
+            var reason: WaitReason?
+            if let first = parts.first, first.hasPrefix("{"), first.hasSuffix("}"), first.count >= 2 {
+                threadName = String(first.dropFirst().dropLast())
+                parts = parts.dropFirst()
+            }
+            if let first = parts.first, first.hasPrefix("["), first.hasSuffix("]"), first.count >= 2 {
+                reason = WaitReason(String(first.dropFirst().dropLast()))
+                parts = parts.dropFirst()
+            }
+            let frames = parts.reversed().map { Frame(address: 0, function: String($0), image: "?") }
+            builder.add(frames: frames, count: count, waitReason: reason, threadName: threadName)
+        }
+        return builder.build(duration: 0)
+    }
+}

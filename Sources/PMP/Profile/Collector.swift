@@ -1,0 +1,323 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPMPCapture
+import Synchronization
+
+/// Samples threads at a fixed rate on a thread of its own and folds their stacks: the in-process blocking
+/// profiler. Stacks are folded by address while sampling; symbols are looked up once per distinct stack when a
+/// profile is asked for.
+///
+///     let collector = try Collector.start(CollectorOptions(rate: 100, duration: .seconds(5)))
+///     let profile = collector.wait()
+public final class Collector: Sendable {
+    /// A stack as sampled: addresses, kernel state (part of the wait reason) and thread-name pattern.
+    private struct RawKey: Hashable {
+        var addresses: [UInt64]
+        var state: Character
+        var threadName: String?
+    }
+
+    private struct State {
+        var counter: StackCounter<RawKey>
+        var statistics = CollectorStatistics()
+        var startWall: Double = 0
+        var startMono: UInt64 = 0
+        var endMono: UInt64?
+        var stopRequested = false
+        var waiters: [@Sendable () -> Void] = []
+    }
+
+    public let options: CollectorOptions
+    private let state: Mutex<State>
+    private let wakeup = Wakeup()
+    /// CPU nanoseconds a thread may gain between two samples and still count as idle: answering the capture
+    /// signal itself costs it some.
+    static let idleSlack: UInt64 = 50_000
+
+    private init(options: CollectorOptions) {
+        self.options = options
+        state = Mutex(State(counter: StackCounter(limit: options.maxStacks)))
+    }
+
+    /// Starts sampling on a new thread. Throws when the capture engine cannot be installed.
+    public static func start(_ options: CollectorOptions = CollectorOptions()) throws -> Collector {
+        guard options.rate > 0, options.rate.isFinite else { throw CollectorError.badRate(options.rate) }
+        if ThreadList.currentThreadID() != CaptureThread.shared.tid {
+            _ = try CaptureThread.shared.sync { context in try context.captureEngine().configuration }
+        }
+        let collector = Collector(options: options)
+        collector.state.withLock {
+            $0.startWall = Clock.wallSeconds()
+            $0.startMono = Clock.monotonicNanoseconds()
+        }
+        try startThread(name: "pmp-sampler") { collector.run() }
+        return collector
+    }
+
+    /// Stops sampling (the current capture completes) and returns the profile.
+    @discardableResult
+    public func stop() -> Profile {
+        requestStop()
+        return wait()
+    }
+
+    /// Asks sampling to end without waiting for it.
+    public func requestStop() {
+        state.withLock { $0.stopRequested = true }
+        wakeup.signal()
+    }
+
+    /// Waits until sampling ends (duration, capture limit or `stop()`) and returns the profile.
+    public func wait() -> Profile {
+        let done = ResultBox<Bool>()
+        whenFinished { done.set(.success(true)) }
+        _ = done.wait()
+        return profile()
+    }
+
+    /// Suspends until sampling ends, without blocking a thread, and returns the profile.
+    public func finished() async -> Profile {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            whenFinished { continuation.resume() }
+        }
+        return profile()
+    }
+
+    /// Calls `body` once sampling has ended (at once if it has).
+    public func whenFinished(_ body: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.endMono != nil { return true }
+            state.waiters.append(body)
+            return false
+        }
+        if now { body() }
+    }
+
+    public var isRunning: Bool { state.withLock { $0.endMono == nil } }
+
+    public var statistics: CollectorStatistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.elapsed = Double((state.endMono ?? Clock.monotonicNanoseconds()) &- state.startMono) / 1e9
+            return statistics
+        }
+    }
+
+    /// The profile so far (while sampling goes on) or the final one.
+    public func profile() -> Profile {
+        let (keys, counts, dropped, statistics, startWall) = state.withLock { state in
+            var statistics = state.statistics
+            statistics.elapsed = Double((state.endMono ?? Clock.monotonicNanoseconds()) &- state.startMono) / 1e9
+            return (state.counter.keys, state.counter.counts, state.counter.droppedSamples, statistics, state.startWall)
+        }
+        var builder = ProfileBuilder(maxStacks: Int.max, keepThreadNames: options.keepThreadNames)
+        for (key, count) in zip(keys, counts) {
+            let frames = key.addresses.isEmpty ? [] : Symbolizer.shared.symbolize(key.addresses)
+            let reason = WaitReasonClassifier.classify(kernelState: String(key.state), functions: frames.lazy.map(\.function))
+            builder.add(frames: frames, count: count, waitReason: reason, threadName: key.threadName)
+        }
+        builder.addDropped(dropped)
+        builder.addUnanswered(statistics.unansweredSamples)
+        builder.addCaptures(statistics.captures)
+        return builder.build(startTime: startWall, duration: statistics.elapsed, requestedRate: options.rate,
+                             achievedRate: (statistics.achievedRate * 100).rounded() / 100,
+                             source: "pid \(getpid())")
+    }
+
+    // MARK: - The sampler thread
+
+    private struct ThreadMemory {
+        var cpu: UInt64
+        var entry: Int?  // nil: the stack was dropped (the limit was reached)
+    }
+
+    private func run() {
+        pmp_block_async_signals()
+        let ownTid = ThreadList.currentThreadID()
+        let captureTid = CaptureThread.shared.tid
+        let interval = UInt64((1e9 / options.rate).rounded())
+        let start = state.withLock { $0.startMono }
+        let end = options.duration.map { start &+ UInt64(max(0, $0.nanoseconds)) }
+        let listRefresh: UInt64 = 100_000_000
+        var tick: UInt64 = 0
+        var tids: [Int32] = []
+        var listedAt: UInt64 = 0
+        var memory: [Int32: ThreadMemory] = [:]
+        var captures = 0
+        let captureOptions = { (tids: [Int32]) in
+            CaptureOptions(threads: .threads(tids), timeout: self.options.timeout, maxDepth: self.options.maxDepth)
+        }
+
+        while true {
+            let now = Clock.monotonicNanoseconds()
+            if state.withLock({ $0.stopRequested }) { break }
+            if let end, now >= end { break }
+            if let limit = options.maxCaptures, captures >= limit { break }
+
+            switch options.threads {
+            case .all:
+                if tids.isEmpty || now &- listedAt >= listRefresh {
+                    tids = ThreadList.threadIDs()
+                    listedAt = now
+                    if memory.count > tids.count * 2 { memory = memory.filter { tids.contains($0.key) } }
+                }
+            case .registered: tids = ThreadRegistry.shared.registered.keys.sorted()
+            case .threads(let list): tids = list
+            }
+
+            // Idle batching: threads without CPU progress keep their previous stack.
+            var batched: [Int?] = []
+            var toSignal: [Int32] = []
+            toSignal.reserveCapacity(options.idleBatching ? 16 : tids.count)
+            for tid in tids where tid != ownTid && tid != captureTid {
+                if options.idleBatching, let previous = memory[tid] {
+                    guard let cpu = ThreadStat.cpuClockNanoseconds(tid: tid) else {
+                        memory[tid] = nil  // gone
+                        continue
+                    }
+                    if cpu >= previous.cpu, cpu - previous.cpu <= Self.idleSlack {
+                        batched.append(previous.entry)
+                        continue
+                    }
+                }
+                toSignal.append(tid)
+            }
+
+            var raw: RawCapture?
+            if !toSignal.isEmpty {
+                let options = captureOptions(toSignal)
+                raw = try? CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }
+            }
+            // The CPU clock after the capture: the handler's own cost must not look like progress next time.
+            var after: [Int32: UInt64] = [:]
+            if options.idleBatching, let raw {
+                for thread in raw.threads where thread.failure == nil {
+                    after[thread.tid] = ThreadStat.cpuClockNanoseconds(tid: thread.tid)
+                }
+            }
+            captures += 1
+
+            state.withLock { state in
+                state.statistics.captures += 1
+                for entry in batched {
+                    if let entry { state.counter.add(toEntry: entry) } else { state.counter.drop() }
+                }
+                state.statistics.batchedSamples += batched.count
+                guard let raw else { return }
+                for thread in raw.threads {
+                    if thread.failure == .captureThread { continue }
+                    if thread.failure != nil {
+                        state.statistics.unansweredSamples += 1
+                        memory[thread.tid] = nil
+                        continue
+                    }
+                    state.statistics.signalledSamples += 1
+                    let key = RawKey(addresses: thread.addresses, state: thread.kernelState,
+                                     threadName: options.keepThreadNames ? ThreadNamePattern.of(thread.name) : nil)
+                    let entry = state.counter.add(key)
+                    if options.idleBatching, let cpu = after[thread.tid] {
+                        memory[thread.tid] = ThreadMemory(cpu: cpu, entry: entry)
+                    }
+                }
+            }
+
+            // The fixed schedule: the next tick after now; ticks a slow capture overran are skipped and counted.
+            tick += 1
+            var next = start &+ tick &* interval
+            let done = Clock.monotonicNanoseconds()
+            if done >= next {
+                let skipped = (done - next) / interval + 1
+                tick += skipped
+                next = start &+ tick &* interval
+                state.withLock { $0.statistics.missedTicks += Int(skipped) }
+            }
+            if let end, next > end { next = end }
+            wakeup.sleep(until: next) { self.state.withLock { $0.stopRequested } }
+        }
+
+        let waiters = state.withLock { state -> [@Sendable () -> Void] in
+            state.endMono = Clock.monotonicNanoseconds()
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter() }
+    }
+}
+
+public enum CollectorError: Error, CustomStringConvertible, Sendable {
+    case badRate(Double)
+    case threadStart(Int32)
+
+    public var description: String {
+        switch self {
+        case .badRate(let rate): return "the sampling rate must be a positive number of Hz, not \(rate)"
+        case .threadStart(let code): return "cannot start the sampler thread: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// A sleep on a monotonic deadline that `signal()` cuts short.
+final class Wakeup: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var signalled = false
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(&condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    func signal() {
+        pthread_mutex_lock(&mutex)
+        signalled = true
+        pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Sleeps until the monotonic time `deadline` (ns), or until signalled and `stop()` is true.
+    func sleep(until deadline: UInt64, stop: () -> Bool) {
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        pthread_mutex_lock(&mutex)
+        while !stop(), Clock.monotonicNanoseconds() < deadline {
+            if signalled { signalled = false; continue }
+            _ = pthread_cond_timedwait(&condition, &mutex, &time)
+        }
+        pthread_mutex_unlock(&mutex)
+    }
+}
+
+/// Starts a detached pthread (not a Swift task, not a Dispatch worker) running `body`.
+func startThread(name: String, _ body: @escaping () -> Void) throws {
+    let box = Unmanaged.passRetained(ThreadStart(body: body, name: name))
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { raw in
+        let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+        _ = pmp_set_thread_name(start.name)
+        start.body()
+        return nil
+    }, box.toOpaque())
+    guard result == 0 else {
+        box.release()
+        throw CollectorError.threadStart(result)
+    }
+    pthread_detach(thread)
+}
+
+private final class ThreadStart {
+    let body: () -> Void
+    let name: String
+    init(body: @escaping () -> Void, name: String) {
+        self.body = body
+        self.name = name
+    }
+}

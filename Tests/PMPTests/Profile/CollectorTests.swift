@@ -1,0 +1,155 @@
+import CPMPCapture
+import Foundation
+@testable import PMP
+import Testing
+
+/// Threads parked in a function of known name, named "pmp-parked-N".
+private func parkedThreads(_ count: Int) -> [TestThread] {
+    (0..<count).map { index in
+        let thread = TestThread { me in
+            _ = pmp_set_thread_name("pmp-parked-\(index)")
+            me.ready()
+            parkedForCollector(me)
+        }
+        thread.waitUntilReady()
+        return thread
+    }
+}
+
+@inline(never) func parkedForCollector(_ thread: TestThread) {
+    thread.park()
+    withExtendedLifetime(thread) {}
+}
+
+private func stacks(in profile: Profile, containing function: String) -> [Profile.Stack] {
+    profile.stacks.filter { $0.frames.contains { $0.function.contains(function) } }
+}
+
+@Suite("collector", .serialized, .timeLimit(.minutes(5))) struct CollectorTests {
+    @Test("samples on a fixed schedule, folds identical stacks by wait reason and thread-name pattern")
+    func foldsParkedThreads() throws {
+        let threads = parkedThreads(4)
+        defer { threads.forEach { $0.finish() } }
+        let collector = try Collector.start(CollectorOptions(rate: 50, duration: .seconds(1)))
+        let profile = collector.wait()
+        let statistics = collector.statistics
+
+        // Every tick of the schedule is either served or counted as missed: the schedule does not slip.
+        #expect((48...51).contains(statistics.captures + statistics.missedTicks),
+                "captures \(statistics.captures) + missed \(statistics.missedTicks) over 1 s at 50 Hz")
+        #expect(profile.captures == statistics.captures)
+        #expect(profile.requestedRate == 50)
+        #expect(profile.achievedRate! > 0)
+
+        let parked = stacks(in: profile, containing: "parkedForCollector")
+        #expect(parked.count == 1, "four threads parked in one place fold into one stack: \(parked.map(\.threadName))")
+        #expect(parked.first?.threadName == "pmp-parked-#")
+        #expect(parked.first?.waitReason?.isBlocked == true)
+        #expect(parked.first?.count == 4 * statistics.captures, "every capture counts every parked thread")
+        #expect(profile.droppedSamples == 0)
+    }
+
+    @Test("idle batching: parked threads are signalled once, then counted again without a signal")
+    func idleBatching() throws {
+        let threads = parkedThreads(8)
+        defer { threads.forEach { $0.finish() } }
+        let batched = try Collector.start(CollectorOptions(rate: 100, maxCaptures: 30, idleBatching: true))
+        let withBatching = batched.wait()
+        let plain = try Collector.start(CollectorOptions(rate: 100, maxCaptures: 30, idleBatching: false))
+        let withoutBatching = plain.wait()
+
+        let on = batched.statistics
+        let off = plain.statistics
+        #expect(on.batchedSamples > 0)
+        #expect(off.batchedSamples == 0)
+        #expect(on.signalledSamples < off.signalledSamples / 2,
+                "signalled with batching \(on.signalledSamples), without \(off.signalledSamples)")
+        // The parked threads count the same either way: once per capture each.
+        let a = stacks(in: withBatching, containing: "parkedForCollector").reduce(0) { $0 + $1.count }
+        let b = stacks(in: withoutBatching, containing: "parkedForCollector").reduce(0) { $0 + $1.count }
+        #expect(a == 8 * on.captures)
+        #expect(b == 8 * off.captures)
+    }
+
+    @Test("past the distinct-stack limit, samples are counted as dropped, never lost")
+    func boundedMemory() throws {
+        let threads = parkedThreads(3)
+        defer { threads.forEach { $0.finish() } }
+        let collector = try Collector.start(CollectorOptions(rate: 100, maxCaptures: 10, maxStacks: 2))
+        let profile = collector.wait()
+        let statistics = collector.statistics
+        #expect(profile.stacks.count <= 2)
+        #expect(profile.droppedSamples > 0)
+        #expect(profile.sampleCount + profile.droppedSamples
+                == statistics.signalledSamples + statistics.batchedSamples)
+    }
+
+    @Test("threads created and exiting as fast as possible while sampling: no crash, every sample accounted for")
+    func threadChurn() throws {
+        let stop = SharedFlag()
+        let churn = TestThread { me in
+            me.ready()
+            while !stop.isSet {
+                var thread = pthread_t()
+                if pthread_create(&thread, nil, { _ in nil }, nil) == 0 { pthread_join(thread, nil) }
+            }
+        }
+        churn.waitUntilReady()
+        let collector = try Collector.start(CollectorOptions(rate: 200, duration: .milliseconds(1500)))
+        let profile = collector.wait()
+        stop.set()
+        churn.waitUntilFinished()
+        let statistics = collector.statistics
+        #expect(statistics.captures > 10)
+        #expect(profile.sampleCount + profile.droppedSamples
+                == statistics.signalledSamples + statistics.batchedSamples)
+    }
+
+    @Test("stop() ends sampling at once and the async record suspends without blocking")
+    func stopAndAsyncRecord() async throws {
+        let collector = try Collector.start(CollectorOptions(rate: 20))
+        try await Task.sleep(for: .milliseconds(300))
+        let started = Date()
+        let profile = collector.stop()
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(!collector.isRunning)
+        #expect(profile.captures >= 1)
+
+        let recorded = try await PMP.record(for: .milliseconds(300), rate: 50)
+        #expect(recorded.captures >= 1)
+        #expect(recorded.sampleCount > 0)
+    }
+
+    @Test("a collected profile survives text, folded and JSON round trips")
+    func rendersRoundTrip() throws {
+        let threads = parkedThreads(2)
+        defer { threads.forEach { $0.finish() } }
+        let profile = try PMP.record(for: .milliseconds(300), rate: 50)
+
+        let json = try ProfileJSON.parse(ProfileJSON.render(profile))
+        #expect(json == profile)
+
+        let text = try ProfileTextParser.parse(ProfileTextRenderer.render(profile))
+        #expect(text.stacks.map(\.count) == profile.stacks.map(\.count))
+        #expect(text.stacks.map { $0.frames.map(\.function) } == profile.stacks.map { $0.frames.map(\.function) })
+        #expect(text.stacks.map(\.waitReason) == profile.stacks.map(\.waitReason))
+        #expect(text.stacks.map(\.threadName) == profile.stacks.map(\.threadName))
+        #expect(text.captures == profile.captures)
+
+        let rootFirst = try ProfileTextParser.parse(ProfileTextRenderer.render(profile, options: RenderOptions(rootFirst: true)))
+        #expect(rootFirst.stacks.map { $0.frames.map(\.function) } == profile.stacks.map { $0.frames.map(\.function) })
+
+        let foldedText = FoldedRenderer.render(profile, options: RenderOptions(byState: true, byThread: true))
+        let folded = try FoldedParser.parse(foldedText)
+        #expect(FoldedRenderer.render(folded, options: RenderOptions(byState: true, byThread: true)) == foldedText)
+        #expect(folded.sampleCount == profile.sampleCount)
+    }
+}
+
+/// A flag shared with a raw thread.
+final class SharedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func set() { lock.lock(); value = true; lock.unlock() }
+}
