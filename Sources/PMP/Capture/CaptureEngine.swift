@@ -164,7 +164,11 @@ final class CaptureEngine {
             remaining.removeAll { pmp_slot_state($0.slot, $0.generation) == Int32(PMP_SLOT_DONE) }
             let now = Clock.monotonicNanoseconds()
             if remaining.isEmpty || now >= deadline { break }
-            _ = pmp_wait_completions(counted &+ UInt32(remaining.count), Int64(min(deadline, checkpoint) - now))
+            // The checkpoint may already have passed (the last wait ended just short of it): then do not wait.
+            let waitEnd = min(deadline, checkpoint)
+            if waitEnd > now {
+                _ = pmp_wait_completions(counted &+ UInt32(remaining.count), Int64(waitEnd - now))
+            }
             guard Clock.monotonicNanoseconds() >= checkpoint else { continue }
             let current = pmp_completions()
             let progressed = current != seen
