@@ -18,6 +18,7 @@ struct Demo: ParsableCommand {
         Examples:
           pmp-demo --threads 10 &      # then: kill -USR1 <pid>
           pmp-demo --threads 1000 --busy 0
+          pmp-demo --threads 1000 --busy 0 --record 10s@100Hz    # what sampling costs: see tools/bench-collector
         """)
 
     @Option(help: "Worker threads to start.")
@@ -32,7 +33,20 @@ struct Demo: ParsableCommand {
     @Option(help: "Where triggered dumps go: stderr, or a file path to append to.")
     var dumpTo: String = "stderr"
 
+    @Option(help: ArgumentHelp("Once ready, sample every thread for a window and print a summary line to stdout.",
+                               valueName: "SECONDS@HZ"))
+    var record: String?
+
+    @Option(help: "With --record: stop after this many captures instead (give a high rate to go flat out).")
+    var recordCaptures: Int?
+
+    @Flag(help: "With --record: signal every thread at every capture (no idle batching).")
+    var noIdleBatching = false
+
     func validate() throws {
+        if let record, TriggerProfile.parse(record) == nil {
+            throw ValidationError("--record takes SECONDS@HZ, for example 10s@100Hz")
+        }
         guard threads >= 0, threads <= 100_000 else { throw ValidationError("--threads must be between 0 and 100000") }
         guard busy >= 0, busy <= threads else { throw ValidationError("--busy must be between 0 and --threads") }
         guard tasks >= 0 else { throw ValidationError("--tasks must not be negative") }
@@ -59,6 +73,9 @@ struct Demo: ParsableCommand {
         SuspendedTasks.start(count: tasks)
         print("ready threads=\(threads) busy=\(busy) tasks=\(tasks)")
         fflush(nil)
+        if let record, let window = TriggerProfile.parse(record) {
+            try Recording.run(window: window, captures: recordCaptures, idleBatching: !noIdleBatching)
+        }
         while true { sleep(3600) }
     }
 }

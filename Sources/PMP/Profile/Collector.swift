@@ -127,9 +127,27 @@ public final class Collector: Sendable {
 
     // MARK: - The sampler thread
 
-    private struct ThreadMemory {
-        var cpu: UInt64
-        var entry: Int?  // nil: the stack was dropped (the limit was reached)
+    /// What the sampler remembers of a thread between captures.
+    private struct Tracked {
+        var tid: Int32
+        /// CPU time right after its last capture (nil: never captured, or its last capture failed).
+        var cpu: UInt64?
+        /// Its last stack's entry; nil when that stack was dropped (the distinct-stack limit).
+        var entry: Int?
+        /// It exited: skipped until the list is read again.
+        var gone = false
+    }
+
+    /// The new thread list, keeping what was known of threads still there.
+    private static func merge(_ tids: [Int32], into old: [Tracked]) -> [Tracked] {
+        if old.count == tids.count, zip(old, tids).allSatisfy({ $0.tid == $1 }) { return old }
+        var known: [Int32: Tracked] = [:]
+        for entry in old { known[entry.tid] = entry }
+        return tids.map { tid in
+            guard var entry = known[tid] else { return Tracked(tid: tid) }
+            entry.gone = false  // listed again (or the id was reused): look again
+            return entry
+        }
     }
 
     private func run() {
@@ -139,15 +157,13 @@ public final class Collector: Sendable {
         let interval = UInt64((1e9 / options.rate).rounded())
         let start = state.withLock { $0.startMono }
         let end = options.duration.map { start &+ UInt64(max(0, $0.nanoseconds)) }
-        let listRefresh: UInt64 = 100_000_000
+        // New threads are found when the list is read again; exited ones drop out at once (their clock is gone).
+        let listRefresh: UInt64 = options.idleBatching ? 1_000_000_000 : 100_000_000
         var tick: UInt64 = 0
-        var tids: [Int32] = []
+        var tracked: [Tracked] = []
         var listedAt: UInt64 = 0
-        var memory: [Int32: ThreadMemory] = [:]
         var captures = 0
-        let captureOptions = { (tids: [Int32]) in
-            CaptureOptions(threads: .threads(tids), timeout: self.options.timeout, maxDepth: self.options.maxDepth)
-        }
+        var watch = ProcessCPUWatch(ownTid: ownTid, captureTid: captureTid)
 
         while true {
             let now = Clock.monotonicNanoseconds()
@@ -155,49 +171,70 @@ public final class Collector: Sendable {
             if let end, now >= end { break }
             if let limit = options.maxCaptures, captures >= limit { break }
 
+            var relisted = false
             switch options.threads {
             case .all:
-                if tids.isEmpty || now &- listedAt >= listRefresh {
-                    tids = ThreadList.threadIDs()
+                if tracked.isEmpty || now &- listedAt >= listRefresh {
+                    tracked = Self.merge(ThreadList.threadIDs(), into: tracked)
                     listedAt = now
-                    if memory.count > tids.count * 2 { memory = memory.filter { tids.contains($0.key) } }
+                    relisted = true
                 }
-            case .registered: tids = ThreadRegistry.shared.registered.keys.sorted()
-            case .threads(let list): tids = list
+            case .registered: tracked = Self.merge(ThreadRegistry.shared.registered.keys.sorted(), into: tracked)
+            case .threads(let list): tracked = Self.merge(list, into: tracked)
             }
 
-            // Idle batching: threads without CPU progress keep their previous stack.
+            // Idle batching: threads without CPU progress keep their previous stack. When the process's CPU
+            // clock moved no more than the threads active last time account for, every other thread is idle
+            // and one system call replaces one per thread.
             var batched: [Int?] = []
             var toSignal: [Int32] = []
-            toSignal.reserveCapacity(options.idleBatching ? 16 : tids.count)
-            for tid in tids where tid != ownTid && tid != captureTid {
-                if options.idleBatching, let previous = memory[tid] {
-                    guard let cpu = ThreadStat.cpuClockNanoseconds(tid: tid) else {
-                        memory[tid] = nil  // gone
+            var signalledIndex: [Int] = []
+            if options.idleBatching {
+                let othersIdle = !relisted && watch.othersWereIdle()
+                batched.reserveCapacity(tracked.count)
+                for index in tracked.indices {
+                    let tid = tracked[index].tid
+                    if tid == ownTid || tid == captureTid || tracked[index].gone { continue }
+                    guard let previous = tracked[index].cpu else {
+                        toSignal.append(tid)
+                        signalledIndex.append(index)
                         continue
                     }
-                    if cpu >= previous.cpu, cpu - previous.cpu <= Self.idleSlack {
-                        batched.append(previous.entry)
+                    let current: UInt64?
+                    if othersIdle, !watch.isWatched(tid) {
+                        current = previous
+                    } else {
+                        current = watch.reading(of: tid) ?? ThreadStat.cpuClockNanoseconds(tid: tid)
+                    }
+                    guard let current else {
+                        tracked[index].gone = true
                         continue
+                    }
+                    if current >= previous, current - previous <= Self.idleSlack {
+                        batched.append(tracked[index].entry)
+                    } else {
+                        toSignal.append(tid)
+                        signalledIndex.append(index)
                     }
                 }
-                toSignal.append(tid)
+            } else {
+                for index in tracked.indices
+                where tracked[index].tid != ownTid && tracked[index].tid != captureTid && !tracked[index].gone {
+                    toSignal.append(tracked[index].tid)
+                    signalledIndex.append(index)
+                }
             }
 
             var raw: RawCapture?
             if !toSignal.isEmpty {
-                let options = captureOptions(toSignal)
+                let options = CaptureOptions(threads: .threads(toSignal), timeout: options.timeout,
+                                             maxDepth: options.maxDepth)
                 raw = try? CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }
-            }
-            // The CPU clock after the capture: the handler's own cost must not look like progress next time.
-            var after: [Int32: UInt64] = [:]
-            if options.idleBatching, let raw {
-                for thread in raw.threads where thread.failure == nil {
-                    after[thread.tid] = ThreadStat.cpuClockNanoseconds(tid: thread.tid)
-                }
             }
             captures += 1
 
+            var entries: [Int32: Int?] = [:]
+            var exited: Set<Int32> = []
             state.withLock { state in
                 state.statistics.captures += 1
                 for entry in batched {
@@ -207,17 +244,35 @@ public final class Collector: Sendable {
                 guard let raw else { return }
                 for thread in raw.threads {
                     if thread.failure == .captureThread { continue }
+                    if thread.failure == .exited {
+                        exited.insert(thread.tid)  // ended between the listing and the signal: not a sample
+                        continue
+                    }
                     if thread.failure != nil {
                         state.statistics.unansweredSamples += 1
-                        memory[thread.tid] = nil
                         continue
                     }
                     state.statistics.signalledSamples += 1
                     let key = RawKey(addresses: thread.addresses, state: thread.kernelState,
                                      threadName: options.keepThreadNames ? ThreadNamePattern.of(thread.name) : nil)
-                    let entry = state.counter.add(key)
-                    if options.idleBatching, let cpu = after[thread.tid] {
-                        memory[thread.tid] = ThreadMemory(cpu: cpu, entry: entry)
+                    entries[thread.tid] = state.counter.add(key)
+                }
+            }
+            if !options.idleBatching {
+                for index in signalledIndex where exited.contains(tracked[index].tid) { tracked[index].gone = true }
+            } else {
+                // The CPU clocks after the capture (the handler's own cost must not look like progress next
+                // time), read after the process clock so that the next comparison spans the same interval.
+                watch.startInterval(watching: toSignal)
+                for index in signalledIndex {
+                    let tid = tracked[index].tid
+                    if let entry = entries[tid] {
+                        tracked[index].entry = entry
+                        tracked[index].cpu = watch.reading(of: tid)
+                    } else if exited.contains(tid) {
+                        tracked[index].gone = true
+                    } else {
+                        tracked[index].cpu = nil  // no answer: signal it again next time
                     }
                 }
             }

@@ -50,6 +50,7 @@ public struct TriggerProfile: Sendable, Hashable {
     }
 
     /// `PMP_TRIGGER_PROFILE`: "SECONDS[s][@HZ[Hz]]", e.g. "1s@100Hz", "0.5", "2@50"; "off" or unset: nil.
+    /// At most an hour and 100 kHz; the rate defaults to 100 Hz.
     public static func fromEnvironment() -> TriggerProfile? {
         getenvString("PMP_TRIGGER_PROFILE").flatMap(parse)
     }
@@ -66,7 +67,7 @@ public struct TriggerProfile: Sendable, Hashable {
         if parts.count == 2 {
             var hz = parts[1]
             if hz.hasSuffix("hz") { hz = hz.dropLast(2) }
-            guard let value = Double(hz), value > 0, value <= 10_000 else { return nil }
+            guard let value = Double(hz), value > 0, value <= 100_000 else { return nil }
             rate = value
         }
         return TriggerProfile(duration: .nanoseconds(Int64(duration * 1e9)), rate: rate)

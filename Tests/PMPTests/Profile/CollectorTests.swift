@@ -71,6 +71,34 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         #expect(b == 8 * off.captures)
     }
 
+    @Test("a thread that wakes between samples is caught running: idle batching does not hide it")
+    func wakingThreadIsSampled() throws {
+        let threads = parkedThreads(6)
+        defer { threads.forEach { $0.finish() } }
+        let stop = SharedFlag()
+        let burster = TestThread { me in
+            _ = pmp_set_thread_name("pmp-burster")
+            me.ready()
+            while !stop.isSet {
+                usleep(40_000)
+                burstOfWork(milliseconds: 15)
+            }
+        }
+        burster.waitUntilReady()
+        let collector = try Collector.start(CollectorOptions(rate: 100, duration: .seconds(1)))
+        let profile = collector.wait()
+        stop.set()
+        burster.waitUntilFinished()
+        let mine = profile.stacks.filter { $0.threadName == "pmp-burster" }
+        let running = mine.filter { $0.waitReason == .running }.reduce(0) { $0 + $1.count }
+        let sleeping = mine.filter { $0.waitReason == .sleep }.reduce(0) { $0 + $1.count }
+        // Awake about 15 of every 55 ms: both states must show, each in a good share of the captures. A thread
+        // wrongly taken as idle would keep whichever stack it had first.
+        #expect(running >= profile.captures / 10, "running in \(running) of \(profile.captures) captures")
+        #expect(sleeping >= profile.captures / 3, "sleeping in \(sleeping) of \(profile.captures) captures")
+        #expect(collector.statistics.batchedSamples > 0)
+    }
+
     @Test("past the distinct-stack limit, samples are counted as dropped, never lost")
     func boundedMemory() throws {
         let threads = parkedThreads(3)
@@ -144,6 +172,13 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         #expect(FoldedRenderer.render(folded, options: RenderOptions(byState: true, byThread: true)) == foldedText)
         #expect(folded.sampleCount == profile.sampleCount)
     }
+}
+
+@inline(never) func burstOfWork(milliseconds: Int) {
+    let end = Date().addingTimeInterval(Double(milliseconds) / 1000)
+    var x = 0
+    while Date() < end { for i in 0..<1000 { x &+= i } }
+    withExtendedLifetime(x) {}
 }
 
 /// A flag shared with a raw thread.
