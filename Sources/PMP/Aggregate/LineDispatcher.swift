@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Splits the input into lines and hands each to the reader it belongs to.
+///
+/// A line goes first to the active reader when it carries the same log prefix as the line that reader
+/// claimed (the prefix removed); a line that reader does not take, and every line while no reader is active,
+/// is offered to each format's `claim`, in order. A claimed line makes its reader active with the claiming
+/// line's prefix. Lines no reader takes are outside any dump.
+struct LineDispatcher {
+    private let table: StackTable
+    private let readerTypes: [any DumpReader.Type]
+    private var sessions: [(any ReaderSession)?]
+    private var active: (any ReaderSession)?
+    private var activePrefix = LogPrefix.none
+    private let maxLineLength: Int
+    /// Inside a line longer than `maxLineLength`: its bytes are skipped up to the next newline.
+    private var skippingOverlongLine = false
+
+    private(set) var lines = 0
+    private(set) var dumpLines = 0
+    private(set) var linesOutsideDumps = 0
+    private(set) var unplacedLines = 0
+    private(set) var overlongLines = 0
+
+    init(table: StackTable, readerTypes: [any DumpReader.Type], maxLineLength: Int) {
+        self.table = table
+        self.readerTypes = readerTypes
+        sessions = Array(repeating: nil, count: readerTypes.count)
+        self.maxLineLength = maxLineLength
+    }
+
+    /// Dispatches the complete lines of `buffer[0..<count]`, moves the unfinished last line to the start of
+    /// the buffer and returns its length (0 when it is being skipped as overlong).
+    mutating func splitLines(_ buffer: UnsafeMutablePointer<UInt8>, count: Int) -> Int {
+        var start = 0
+        while start < count, let found = memchr(buffer + start, 0x0A, count - start) {
+            let end = buffer.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            if skippingOverlongLine {
+                skippingOverlongLine = false
+            } else {
+                line(buffer + start, count: end - start)
+            }
+            start = end + 1
+        }
+        let rest = count - start
+        if skippingOverlongLine { return 0 }
+        if rest > maxLineLength {
+            // Counted now; its remaining bytes are skipped as they arrive.
+            lines += 1
+            overlongLines += 1
+            unplacedLines += 1
+            skippingOverlongLine = true
+            return 0
+        }
+        if rest > 0, start > 0 { memmove(buffer, buffer + start, rest) }
+        return rest
+    }
+
+    /// The input ended; `buffer[0..<count]` is its last line, without a newline.
+    mutating func endOfInput(_ buffer: UnsafeMutablePointer<UInt8>, count: Int) {
+        if !skippingOverlongLine, count > 0 { line(buffer, count: count) }
+        skippingOverlongLine = false
+    }
+
+    @inline(__always)
+    private mutating func line(_ start: UnsafeMutablePointer<UInt8>, count: Int) {
+        lines += 1
+        var length = count
+        if length > 0, start[length - 1] == 0x0D { length -= 1 }
+        dispatch(LineBytes(start: start, count: length))
+    }
+
+    private mutating func dispatch(_ line: LineBytes) {
+        if let active, let contentStart = activePrefix.contentStart(in: line) {
+            switch active.feed(LineScan.suffix(line, from: contentStart)) {
+            case .consumed:
+                dumpLines += 1
+                return
+            case .malformed:
+                unplacedLines += 1
+                return
+            case .ended:
+                self.active = nil
+            }
+        }
+        for index in readerTypes.indices {
+            guard let prefixLength = readerTypes[index].claim(line), prefixLength <= line.count else { continue }
+            let session = sessions[index] ?? makeReaderSession(readerTypes[index], table: table)
+            sessions[index] = session
+            switch session.feed(LineScan.suffix(line, from: prefixLength)) {
+            case .consumed:
+                dumpLines += 1
+            case .malformed:
+                unplacedLines += 1
+            case .ended:
+                // Claimed, then refused: the reader could not read its own opening line.
+                unplacedLines += 1
+                return
+            }
+            active = session
+            activePrefix = LogPrefix(of: line, length: prefixLength)
+            return
+        }
+        linesOutsideDumps += 1
+    }
+
+    /// Every reader closes what it has open.
+    mutating func finish() {
+        for session in sessions { session?.finish() }
+        active = nil
+    }
+}
