@@ -44,6 +44,7 @@ let package = Package(
             name: "pmp-demo",
             dependencies: [
                 "PMP",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

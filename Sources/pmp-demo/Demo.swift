@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Logging
 import PMP
 
 @main
@@ -30,7 +31,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Swift tasks suspended on a continuation.")
     var tasks: Int = 4
 
-    @Option(help: "Where triggered dumps go: stderr, or a file path to append to.")
+    @Option(help: "Where triggered dumps go: stderr, log (stderr through a swift-log logger, one prefixed record per line), or a file path to append to.")
     var dumpTo: String = "stderr"
 
     @Option(help: ArgumentHelp("Once ready, sample every thread for a window and print a summary line to stdout.",
@@ -61,7 +62,12 @@ struct Demo: ParsableCommand {
         print(getpid())
         fflush(nil)
         PMP.registerCurrentThread(name: "main")
-        let destination: DumpDestination = dumpTo == "stderr" ? .standardError : .file(dumpTo)
+        let destination: DumpDestination
+        switch dumpTo {
+        case "stderr": destination = .standardError
+        case "log": destination = .logger(Logger(label: "pmp-demo") { StreamLogHandler.standardError(label: $0) })
+        default: destination = .file(dumpTo)
+        }
         try PMP.installTrigger(TriggerConfiguration(destination: destination))
 
         Workers.prepare()

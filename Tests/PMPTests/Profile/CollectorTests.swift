@@ -71,31 +71,37 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         #expect(b == 8 * off.captures)
     }
 
-    @Test("a thread that wakes between samples is caught running: idle batching does not hide it")
+    @Test("a parked thread that starts running is caught running: idle batching does not hide it")
     func wakingThreadIsSampled() throws {
         let threads = parkedThreads(6)
         defer { threads.forEach { $0.finish() } }
         let stop = SharedFlag()
-        let burster = TestThread { me in
-            _ = pmp_set_thread_name("pmp-burster")
+        let worker = TestThread { me in
+            _ = pmp_set_thread_name("pmp-waking")
             me.ready()
-            while !stop.isSet {
-                usleep(40_000)
-                burstOfWork(milliseconds: 15)
+            parkedForCollector(me)           // phase 1: parked
+            while !stop.isSet {              // phase 2: running
+                burstOfWork(milliseconds: 1)
             }
+            parkedForCollector(me)           // phase 3: parked again
         }
-        burster.waitUntilReady()
-        let collector = try Collector.start(CollectorOptions(rate: 100, duration: .seconds(1)))
-        let profile = collector.wait()
+        worker.waitUntilReady()
+        let collector = try Collector.start(CollectorOptions(rate: 100))
+        sleep(seconds: 0.4)
+        worker.finish()
+        sleep(seconds: 0.4)
         stop.set()
-        burster.waitUntilFinished()
-        let mine = profile.stacks.filter { $0.threadName == "pmp-burster" }
-        let running = mine.filter { $0.waitReason == .running }.reduce(0) { $0 + $1.count }
-        let sleeping = mine.filter { $0.waitReason == .sleep }.reduce(0) { $0 + $1.count }
-        // Awake about 15 of every 55 ms: both states must show, each in a good share of the captures. A thread
-        // wrongly taken as idle would keep whichever stack it had first.
-        #expect(running >= profile.captures / 10, "running in \(running) of \(profile.captures) captures")
-        #expect(sleeping >= profile.captures / 3, "sleeping in \(sleeping) of \(profile.captures) captures")
+        sleep(seconds: 0.4)
+        let profile = collector.stop()
+        worker.finish()
+        worker.waitUntilFinished()
+        let mine = profile.stacks.filter { $0.threadName == "pmp-waking" }
+        let running = mine.filter { $0.frames.contains { $0.function.contains("burstOfWork") } }.reduce(0) { $0 + $1.count }
+        let parked = mine.filter { $0.frames.contains { $0.function.contains("parkedForCollector") } }.reduce(0) { $0 + $1.count }
+        // Each phase lasts 0.4 s: at 100 Hz even a loaded machine takes several captures in each. A thread
+        // wrongly taken as idle would keep its parked stack through the running phase.
+        #expect(running >= 5, "running in \(running) of \(profile.captures) captures")
+        #expect(parked >= 5, "parked in \(parked) of \(profile.captures) captures")
         #expect(collector.statistics.batchedSamples > 0)
     }
 
@@ -172,6 +178,12 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         #expect(FoldedRenderer.render(folded, options: RenderOptions(byState: true, byThread: true)) == foldedText)
         #expect(folded.sampleCount == profile.sampleCount)
     }
+}
+
+/// Sleeps the whole time: the capture signal cuts nanosleep short (EINTR, whatever SA_RESTART says).
+func sleep(seconds: Double) {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end { usleep(UInt32(max(1000, end.timeIntervalSinceNow * 1e6))) }
 }
 
 @inline(never) func burstOfWork(milliseconds: Int) {

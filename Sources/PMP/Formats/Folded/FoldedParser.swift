@@ -1,6 +1,6 @@
 /// Reads folded stacks (`root;…;leaf COUNT`) back into a profile. A first part in brackets is taken as the wait
-/// reason and one in braces as the thread-name pattern, as `FoldedRenderer` writes them with `byState` and
-/// `byThread`.
+/// reason, one in braces as the thread-name pattern and one in angle brackets as the process, as
+/// `FoldedRenderer` writes them.
 public enum FoldedParser {
     public enum ParseError: Error, CustomStringConvertible, Sendable {
         case badLine(Int, String)
@@ -21,6 +21,11 @@ public enum FoldedParser {
             var parts = line[..<space].split(separator: ";", omittingEmptySubsequences: false)[...]
             var threadName: String?
             var reason: WaitReason?
+            var process: String?
+            if let first = parts.first, first.hasPrefix("<"), first.hasSuffix(">"), first.count >= 2 {
+                process = String(first.dropFirst().dropLast())
+                parts = parts.dropFirst()
+            }
             if let first = parts.first, first.hasPrefix("{"), first.hasSuffix("}"), first.count >= 2 {
                 threadName = String(first.dropFirst().dropLast())
                 parts = parts.dropFirst()
@@ -30,7 +35,7 @@ public enum FoldedParser {
                 parts = parts.dropFirst()
             }
             let frames = parts.reversed().map { Frame(address: 0, function: String($0), image: "?") }
-            builder.add(frames: frames, count: count, waitReason: reason, threadName: threadName)
+            builder.add(frames: frames, count: count, waitReason: reason, threadName: threadName, process: process)
         }
         return builder.build(duration: 0)
     }

@@ -1,6 +1,7 @@
 /// Folded stacks, one line per stack: `root;…;leaf COUNT` (flamegraph.pl, speedscope, Pyroscope's folded
 /// ingest). With `byState` the wait reason comes first as `[reason]`, with `byThread` the thread-name pattern
-/// as `{pattern}`; stacks that render the same line are summed. Semicolons and line breaks inside names become
+/// as `{pattern}`, and a profile kept per process starts each line with `<process>`; stacks that render the
+/// same line are summed. Semicolons and line breaks inside names become
 /// commas and spaces (the format has no escapes).
 public enum FoldedRenderer {
     public static func render(_ profile: Profile, options: RenderOptions = RenderOptions()) -> String {
@@ -8,7 +9,8 @@ public enum FoldedRenderer {
         var counts: [String: Int] = [:]
         for stack in profile.stacks {
             var parts: [String] = []
-            parts.reserveCapacity(stack.frames.count + 2)
+            parts.reserveCapacity(stack.frames.count + 3)
+            if let process = stack.process { parts.append("<" + clean(process) + ">") }
             if options.byThread, let thread = stack.threadName { parts.append("{" + clean(thread) + "}") }
             if options.byState, let reason = stack.waitReason { parts.append("[" + clean(reason.rawValue) + "]") }
             for frame in stack.frames.reversed() { parts.append(clean(frame.function)) }
