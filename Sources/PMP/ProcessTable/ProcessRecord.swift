@@ -1,0 +1,21 @@
+/// A copy of one process-table entry at the moment it was asked for.
+public struct ProcessRecord: Sendable, Hashable {
+    public let id: String
+    public let attributes: [String: AttributeValue]
+    public let startTime: WallTime
+    /// The current status, or the final one (`ended`, `cancelled`, `failed: …`) once finished.
+    public let status: String
+    /// When the current status began.
+    public let statusTime: WallTime
+    /// The entry itself forbids cancel (the table may forbid it for every entry as well).
+    public let forbidsCancel: Bool
+    /// Someone asked to cancel it; stays true after the work finished.
+    public let isCancelRequested: Bool
+    /// The message given with the cancel request; empty when none was given or none was requested.
+    public let cancelMessage: String
+    /// It left the table already: kept among the recently finished entries.
+    public let isFinished: Bool
+
+    /// Cancel requested and the work still running: pm's `cancelling`.
+    public var isCancelling: Bool { isCancelRequested && !isFinished }
+}
