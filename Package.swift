@@ -5,12 +5,14 @@ let package = Package(
     name: "swift-pmp",
     products: [
         .library(name: "PMP", targets: ["PMP"]),
+        .library(name: "PMPServer", targets: ["PMPServer"]),
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The only C that runs in signal context: the capture handler, its slots, and the trigger.
@@ -44,8 +46,22 @@ let package = Package(
             name: "pmp-demo",
             dependencies: [
                 "PMP",
+                "PMPServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // HTTP endpoints on SwiftNIO, on an event loop of their own.
+        .target(
+            name: "PMPServer",
+            dependencies: [
+                "PMP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The command-line tools' commands, shared by pmp-aggregate and pmp.
@@ -62,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PMPTests",
-            dependencies: ["PMP", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate",
+            dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate",
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
