@@ -1,0 +1,258 @@
+/// Reads a pprof profile (gzipped or not) back into a `Profile`: what `PprofRenderer` writes, and other
+/// programs' profiles as far as they fit (the `samples`/count value, or the first, is taken as the count).
+///
+/// Each sample becomes a stack, leaf first; a location's lines become frames, the ones inlined into the last
+/// marked `inlined`. Labels `thread`, `state` and `process` become the stack's thread name, wait reason and
+/// process. Samples with the same locations and labels are summed; stacks come most frequent first.
+public enum PprofParser {
+    /// Why bytes could not be read as a pprof profile.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case decompression(String)
+        case protobuf(ProtobufError)
+        case invalid(String)
+
+        public var description: String {
+            switch self {
+            case .decompression(let why): return "not a readable gzip file: \(why)"
+            case .protobuf(let error): return "not a pprof profile: \(error)"
+            case .invalid(let why): return "invalid pprof profile: \(why)"
+            }
+        }
+    }
+
+    private struct RawSample {
+        var locationIDs: [UInt64] = []
+        var values: [Int64] = []
+        var labels: [(key: Int64, value: Int64)] = []
+    }
+
+    private struct RawLocation {
+        var mappingID: UInt64 = 0
+        var address: UInt64 = 0
+        var lines: [(functionID: UInt64, line: Int64)] = []
+    }
+
+    private struct RawFunction {
+        var name: Int64 = 0
+        var filename: Int64 = 0
+    }
+
+    /// Samples are summed by their location ids and labels (cheap to hash), not by their frames.
+    private struct StackKey: Hashable {
+        var locationIDs: [UInt64]
+        var waitReason: WaitReason?
+        var threadName: String?
+        var process: String?
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> Profile {
+        var message = bytes
+        if Gzip.isCompressed(bytes) {
+            do {
+                message = try Gzip.decompress(bytes)
+            } catch {
+                throw .decompression(error.description)
+            }
+        }
+        do {
+            return try decode(message)
+        } catch let error as ProtobufError {
+            throw .protobuf(error)
+        } catch let error as Failure {
+            throw error
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    private static func decode(_ message: [UInt8]) throws -> Profile {
+        var strings: [String] = []
+        var sampleTypes: [(type: Int64, unit: Int64)] = []
+        var samples: [RawSample] = []
+        var mappings: [UInt64: Int64] = [:]
+        var locations: [UInt64: RawLocation] = [:]
+        var functions: [UInt64: RawFunction] = [:]
+        var comments: [Int64] = []
+        var timeNanos: Int64 = 0
+        var durationNanos: Int64 = 0
+        var period: Int64 = 0
+
+        var reader = ProtobufReader(message[...])
+        while let field = try reader.next() {
+            switch field.number {
+            case PprofSchema.Profile.stringTable:
+                strings.append(try text(field))
+            case PprofSchema.Profile.sampleType:
+                var valueType = (type: Int64(0), unit: Int64(0))
+                try forEachField(of: field) { inner in
+                    if inner.number == PprofSchema.ValueType.type { valueType.type = try integer(inner) }
+                    if inner.number == PprofSchema.ValueType.unit { valueType.unit = try integer(inner) }
+                }
+                sampleTypes.append(valueType)
+            case PprofSchema.Profile.sample:
+                var sample = RawSample()
+                try forEachField(of: field) { inner in
+                    switch inner.number {
+                    case PprofSchema.Sample.locationID: sample.locationIDs += try inner.integers()
+                    case PprofSchema.Sample.value: sample.values += try inner.integers().map { Int64(bitPattern: $0) }
+                    case PprofSchema.Sample.label:
+                        var label = (key: Int64(0), value: Int64(0))
+                        try forEachField(of: inner) { labelField in
+                            if labelField.number == PprofSchema.Label.key { label.key = try integer(labelField) }
+                            if labelField.number == PprofSchema.Label.str { label.value = try integer(labelField) }
+                        }
+                        // Numeric labels (num) have no string: skipped.
+                        if label.value != 0 { sample.labels.append(label) }
+                    default: break
+                    }
+                }
+                samples.append(sample)
+            case PprofSchema.Profile.mapping:
+                var id: UInt64 = 0
+                var filename: Int64 = 0
+                try forEachField(of: field) { inner in
+                    if inner.number == PprofSchema.Mapping.id { id = try unsigned(inner) }
+                    if inner.number == PprofSchema.Mapping.filename { filename = try integer(inner) }
+                }
+                mappings[id] = filename
+            case PprofSchema.Profile.location:
+                var id: UInt64 = 0
+                var location = RawLocation()
+                try forEachField(of: field) { inner in
+                    switch inner.number {
+                    case PprofSchema.Location.id: id = try unsigned(inner)
+                    case PprofSchema.Location.mappingID: location.mappingID = try unsigned(inner)
+                    case PprofSchema.Location.address: location.address = try unsigned(inner)
+                    case PprofSchema.Location.line:
+                        var line = (functionID: UInt64(0), line: Int64(0))
+                        try forEachField(of: inner) { lineField in
+                            if lineField.number == PprofSchema.Line.functionID { line.functionID = try unsigned(lineField) }
+                            if lineField.number == PprofSchema.Line.line { line.line = try integer(lineField) }
+                        }
+                        location.lines.append(line)
+                    default: break
+                    }
+                }
+                locations[id] = location
+            case PprofSchema.Profile.function:
+                var id: UInt64 = 0
+                var function = RawFunction()
+                try forEachField(of: field) { inner in
+                    if inner.number == PprofSchema.Function.id { id = try unsigned(inner) }
+                    if inner.number == PprofSchema.Function.name { function.name = try integer(inner) }
+                    if inner.number == PprofSchema.Function.filename { function.filename = try integer(inner) }
+                }
+                functions[id] = function
+            case PprofSchema.Profile.timeNanos: timeNanos = try integer(field)
+            case PprofSchema.Profile.durationNanos: durationNanos = try integer(field)
+            case PprofSchema.Profile.period: period = try integer(field)
+            case PprofSchema.Profile.comment: comments += try field.integers().map { Int64(bitPattern: $0) }
+            default: break
+            }
+        }
+
+        func string(_ index: Int64) throws(Failure) -> String {
+            guard index >= 0, index < strings.count else { throw .invalid("string index \(index) out of the table") }
+            return strings[Int(index)]
+        }
+
+        guard strings.first == "" else { throw Failure.invalid("the string table does not start with \"\"") }
+        var countIndex = 0
+        for (offset, sampleType) in sampleTypes.enumerated() {
+            if try string(sampleType.type) == PprofSchema.samplesType || string(sampleType.unit) == PprofSchema.countUnit {
+                countIndex = offset
+                break
+            }
+        }
+
+        var frameCache: [UInt64: [Frame]] = [:]
+        func frames(ofLocation id: UInt64) throws(Failure) -> [Frame] {
+            if let known = frameCache[id] { return known }
+            guard let location = locations[id] else { throw .invalid("sample refers to missing location \(id)") }
+            var image = "?"
+            if location.mappingID != 0 {
+                guard let filename = mappings[location.mappingID] else {
+                    throw .invalid("location \(id) refers to missing mapping \(location.mappingID)")
+                }
+                image = try string(filename)
+                if image.isEmpty { image = "?" }
+            }
+            var result: [Frame] = []
+            if location.lines.isEmpty {
+                result = [Frame(address: location.address, function: "?", image: image)]
+            }
+            for (position, line) in location.lines.enumerated() {
+                guard let function = functions[line.functionID] else {
+                    throw .invalid("location \(id) refers to missing function \(line.functionID)")
+                }
+                let file = try string(function.filename)
+                result.append(Frame(address: location.address, function: try string(function.name),
+                                    file: file.isEmpty ? nil : file, line: line.line > 0 ? Int(line.line) : nil,
+                                    image: image, inlined: position < location.lines.count - 1))
+            }
+            frameCache[id] = result
+            return result
+        }
+
+        var stackIndex: [StackKey: Int] = [:]
+        var stacks: [Profile.Stack] = []
+        for sample in samples {
+            var key = StackKey(locationIDs: sample.locationIDs)
+            for label in sample.labels {
+                let value = try string(label.value)
+                switch try string(label.key) {
+                case PprofSchema.threadLabel: key.threadName = value
+                case PprofSchema.stateLabel: key.waitReason = WaitReason(value)
+                case PprofSchema.processLabel: key.process = value
+                default: break
+                }
+            }
+            let count = countIndex < sample.values.count ? Int(clamping: sample.values[countIndex]) : 0
+            if let index = stackIndex[key] {
+                stacks[index].count += count
+            } else {
+                var stackFrames: [Frame] = []
+                stackFrames.reserveCapacity(key.locationIDs.count)
+                for id in key.locationIDs { stackFrames += try frames(ofLocation: id) }
+                stackIndex[key] = stacks.count
+                stacks.append(Profile.Stack(frames: stackFrames, count: count, waitReason: key.waitReason,
+                                            threadName: key.threadName, process: key.process))
+            }
+        }
+        // Most frequent first; equal counts keep the file's order.
+        let ordered = stacks.enumerated().sorted { ($0.element.count, $1.offset) > ($1.element.count, $0.offset) }
+
+        var profile = Profile(stacks: ordered.map(\.element))
+        if timeNanos != 0 { profile.startTime = seconds(timeNanos) }
+        profile.duration = seconds(durationNanos)
+        for index in comments { PprofComments.read(try string(index), into: &profile) }
+        if profile.achievedRate == nil, profile.requestedRate == nil, period > 0 { profile.achievedRate = 1e9 / Double(period) }
+        return profile
+    }
+
+    /// Nanoseconds as seconds, whole seconds apart from the fraction (see `PprofRenderer.nanoseconds`).
+    private static func seconds(_ nanoseconds: Int64) -> Double {
+        Double(nanoseconds / 1_000_000_000) + Double(nanoseconds % 1_000_000_000) / 1e9
+    }
+
+    private static func forEachField(of field: ProtobufReader.Field,
+                                     _ body: (ProtobufReader.Field) throws -> Void) throws {
+        guard let bytes = field.bytes else { throw Failure.invalid("field \(field.number) is not a message") }
+        var reader = ProtobufReader(bytes)
+        while let inner = try reader.next() { try body(inner) }
+    }
+
+    private static func unsigned(_ field: ProtobufReader.Field) throws(Failure) -> UInt64 {
+        guard let value = field.uint64 else { throw .invalid("field \(field.number) is not a number") }
+        return value
+    }
+
+    private static func integer(_ field: ProtobufReader.Field) throws(Failure) -> Int64 {
+        Int64(bitPattern: try unsigned(field))
+    }
+
+    private static func text(_ field: ProtobufReader.Field) throws(Failure) -> String {
+        guard let value = field.string else { throw .invalid("field \(field.number) is not a string") }
+        return value
+    }
+}
