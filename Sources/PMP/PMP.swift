@@ -28,6 +28,38 @@ public enum PMP {
         return SnapshotBuilder.build(raw)
     }
 
+    /// Captures and symbolizes on the capture thread, then calls `completion` there with the snapshot: for
+    /// callers that must neither block nor suspend, such as an event loop answering `GET /stacks` while every
+    /// other thread of the process is stuck. `completion` should be quick (it holds up later captures).
+    public static func snapshot(_ options: CaptureOptions = CaptureOptions(),
+                                completion: @escaping @Sendable (Result<Snapshot, Error>) -> Void) {
+        CaptureThread.shared.submit { context in
+            completion(Result { SnapshotBuilder.build(try context.captureEngine().capture(options)) })
+        }
+    }
+
+    /// Starts a `Collector` from the capture thread and hands it to `completion` (on the capture thread), so
+    /// that the caller waits for nothing: `Collector.start` called elsewhere waits for the capture thread to
+    /// install the engine. Follow it with `collector.whenFinished { }`.
+    public static func startCollector(_ options: CollectorOptions,
+                                      completion: @escaping @Sendable (Result<Collector, Error>) -> Void) {
+        CaptureThread.shared.submit { context in
+            completion(Result {
+                _ = try context.captureEngine()
+                return try Collector.start(options)
+            })
+        }
+    }
+
+    /// Installs the capture engine and loads the symbol tables of every image on the capture thread, without
+    /// waiting, so that the first snapshot asked for later does not pay for them.
+    public static func warmUp() {
+        CaptureThread.shared.submit { context in
+            _ = try? context.captureEngine()
+            Symbolizer.shared.warmUp()
+        }
+    }
+
     /// Captures addresses only (no symbols): the cheap part, for samplers.
     public static func capture(_ options: CaptureOptions = CaptureOptions()) throws -> RawCapture {
         try CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }

@@ -1,62 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import PMP
-
-/// Where the server listens.
-public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
-    /// A TCP address; loopback by default.
-    case tcp(host: String, port: Int)
-    /// A unix-domain socket path.
-    case unix(path: String)
-
-    /// Parses `PMP_LISTEN`-style text: "127.0.0.1:9084", ":9084" (loopback), "[::1]:9084", or a path with a "/".
-    public static func parse(_ text: String) -> ListenAddress? {
-        nil
-    }
-
-    public var description: String {
-        switch self {
-        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        case .unix(let path): return path
-        }
-    }
-}
-
-/// How the server is set up.
-public struct PMPServerConfiguration: Sendable {
-    public var listen: ListenAddress
-    /// When set, every request needs `Authorization: Bearer TOKEN` (or `?token=`); when nil, cancel still
-    /// works only from loopback/unix clients.
-    public var token: String?
-    /// Allow a non-loopback TCP address without a token (refused otherwise).
-    public var allowInsecureNonLoopback: Bool
-    /// The process table served at /procs.
-    public var processTable: ProcessTable
-
-    public init(listen: ListenAddress = .tcp(host: "127.0.0.1", port: 9084), token: String? = nil,
-                allowInsecureNonLoopback: Bool = false, processTable: ProcessTable = .shared) {
-        self.listen = listen
-        self.token = token
-        self.allowInsecureNonLoopback = allowInsecureNonLoopback
-        self.processTable = processTable
-    }
-}
+import Synchronization
 
 /// The HTTP endpoints (`/stacks`, `/profile`, `/debug/pprof/…`, `/procs`, `/health`, `/`) on an event loop and
 /// thread of their own, so that they answer while every thread of the application is stuck.
+///
+///     let server = try PMPServer.start(PMPServerConfiguration(listen: .tcp(host: "127.0.0.1", port: 9084)))
+///     // or, from PMP_LISTEN / PMP_TOKEN / PMP_ALLOW_INSECURE:
+///     let server = try PMPServer.startFromEnvironment()
+///
+/// Nothing on the request path uses Swift concurrency or Dispatch: snapshots are taken on PMP's capture thread
+/// and profiles on sampler threads of their own, and their results come back to the server's loop.
 public final class PMPServer: Sendable {
-    /// Starts listening. Throws when the address cannot be bound or the configuration is refused.
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+    private let core: ServerCore
+    private let address: ListenAddress
+    private let stopped = Mutex(false)
+
+    private init(group: MultiThreadedEventLoopGroup, channel: any Channel, core: ServerCore, address: ListenAddress) {
+        self.group = group
+        self.channel = channel
+        self.core = core
+        self.address = address
+    }
+
+    /// Starts listening. Throws when the address cannot be bound or the configuration is refused (a non-loopback
+    /// address without a token, see `PMPServerError`). Keep the returned server for as long as it should run:
+    /// releasing it stops it.
     public static func start(_ configuration: PMPServerConfiguration) throws -> PMPServer {
-        fatalError("not yet")
+        try configuration.validate()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let core = ServerCore(configuration: configuration, loop: loop)
+        let isTCP: Bool
+        if case .tcp = configuration.listen { isTCP = true } else { isTCP = false }
+
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.setUpConnection(channel, core: core)
+                }
+            }
+        if isTCP { bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1) }
+
+        let channel: any Channel
+        do {
+            switch configuration.listen {
+            case .tcp(let host, let port):
+                channel = try bootstrap.bind(host: host, port: port).wait()
+            case .unix(let path):
+                channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
+                // Only the owner may connect: the socket is as good as a token for this user's processes.
+                _ = chmod(path, 0o600)
+            }
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw PMPServerError.bindFailed(configuration.listen, reason: "\(error)")
+        }
+
+        let bound = Self.listenAddress(of: channel, configured: configuration.listen)
+        let server = PMPServer(group: group, channel: channel, core: core, address: bound)
+        // Named so that it is recognized in dumps: the thread that answers while the others are stuck.
+        loop.execute { nameCurrentThread("pmp-http") }
+        PMP.warmUp()
+        return server
     }
 
     /// Starts from the environment: `PMP_LISTEN` (address or unix socket path) and `PMP_TOKEN`; nil when
-    /// `PMP_LISTEN` is not set.
+    /// `PMP_LISTEN` is not set. `PMP_ALLOW_INSECURE=1` allows a non-loopback address without a token.
     public static func startFromEnvironment(processTable: ProcessTable = .shared) throws -> PMPServer? {
-        nil
+        var environment: [String: String] = [:]
+        for name in ["PMP_LISTEN", "PMP_TOKEN", "PMP_ALLOW_INSECURE"] {
+            if let value = getenv(name) { environment[name] = String(cString: value) }
+        }
+        guard let configuration = try PMPServerConfiguration.fromEnvironment(environment, processTable: processTable)
+        else { return nil }
+        return try start(configuration)
     }
 
     /// The bound address (with the port the system chose for port 0).
-    public var localAddress: ListenAddress { fatalError("not yet") }
+    public var localAddress: ListenAddress { address }
 
-    /// Stops listening and closes connections.
-    public func stop() {}
+    /// Profiles being taken for `/profile` and `/debug/pprof/profile` right now.
+    public var runningProfileCount: Int { core.profiles.runningCount }
+
+    /// Stops listening and closes connections. Profiles being taken are stopped and their requests dropped.
+    public func stop() {
+        let first = stopped.withLock { stopped -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        core.profiles.stopAll()
+        core.gate.close()
+        if group.next().inEventLoop {
+            // Called from a handler: the loop cannot wait for itself.
+            channel.close(promise: nil)
+            group.shutdownGracefully { _ in }
+        } else {
+            try? channel.close().wait()
+            try? group.syncShutdownGracefully()
+        }
+        if case .unix(let path) = address { _ = unlink(path) }
+    }
+
+    deinit { stop() }
+
+    // MARK: - Set-up
+
+    private static func setUpConnection(_ channel: any Channel, core: ServerCore) throws {
+        let pipeline = channel.pipeline.syncOperations
+        guard core.admitConnection() else {
+            try pipeline.addHandler(OverloadRefusal())
+            return
+        }
+        channel.closeFuture.whenComplete { _ in core.connectionClosed() }
+        let connectionGuard = ConnectionGuard(limits: core.limits)
+        try pipeline.addHandler(connectionGuard)
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = core.limits.maxHeadBytes
+        decoderLimits.maxHeaderFieldSize = core.limits.maxHeadBytes
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
+                                                 withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+                                                 withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.addHandler(HTTPConnectionHandler(core: core, connectionGuard: connectionGuard,
+                                                      peerIsLocal: isLocal(channel.remoteAddress)))
+    }
+
+    /// Sets the kernel's name of the calling thread (what `comm` and dumps show).
+    private static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    private static func isLocal(_ address: SocketAddress?) -> Bool {
+        switch address {
+        case .unixDomainSocket?: return true
+        case .v4?, .v6?: return address?.ipAddress.map(ListenAddress.isLoopbackHost) ?? false
+        case nil: return false
+        }
+    }
+
+    private static func listenAddress(of channel: any Channel, configured: ListenAddress) -> ListenAddress {
+        guard case .tcp = configured, let local = channel.localAddress, let ip = local.ipAddress,
+              let port = local.port else { return configured }
+        return .tcp(host: ip, port: port)
+    }
 }

@@ -1,0 +1,77 @@
+import NIOHTTP1
+
+/// Who may do what. With a token configured, every request but a CORS preflight needs it, as
+/// `Authorization: Bearer TOKEN` or `?token=TOKEN`. Without one, reading is open to whoever can connect (a
+/// loopback address or the unix socket unless explicitly allowed otherwise), and cancel is refused to
+/// clients that are not on this machine and to web pages of other origins.
+enum Authorization {
+    /// Nil when the request may go on; otherwise the refusal to send.
+    static func refusal(for request: ServerRequest, token: String?) -> ServerResponse? {
+        guard let token else {
+            guard request.method == .DELETE else { return nil }
+            if !request.peerIsLocal {
+                return .error(.forbidden, "cancel from another machine needs a token: start the server with PMP_TOKEN set")
+            }
+            if !isSameLocalOrigin(request) {
+                return .error(.forbidden, "cancel from a web page of another origin needs a token: start the server with PMP_TOKEN set")
+            }
+            return nil
+        }
+        let expected = Array(token.utf8)
+        var offered: [[UInt8]] = []
+        for value in request.headers[canonicalForm: "authorization"] {
+            let words = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            if words.count == 2, words[0].lowercased() == "bearer" {
+                offered.append(Array(words[1].trimmingCharacters(in: " \t").utf8))
+            }
+        }
+        if let queryToken = request.query["token"] { offered.append(Array(queryToken.utf8)) }
+        // Every offered token is compared, so timing says nothing about which one was close.
+        var accepted = false
+        for candidate in offered where constantTimeEquals(candidate, expected) { accepted = true }
+        if accepted { return nil }
+        let message = offered.isEmpty
+            ? "this server needs a token: send Authorization: Bearer TOKEN (or ?token=TOKEN)"
+            : "the token is not valid"
+        return ServerResponse.error(.unauthorized, message)
+            .adding(header: "WWW-Authenticate", "Bearer realm=\"swift-pmp\"")
+    }
+
+    /// A browser names the page that sends a DELETE in `Origin`; with no token, only a page served by this
+    /// server under a loopback name may cancel, so that a web site open in a browser on this machine (DNS
+    /// rebinding included) cannot. Clients that are not browsers send no `Origin`.
+    static func isSameLocalOrigin(_ request: ServerRequest) -> Bool {
+        guard let origin = request.headers.first(name: "origin") else { return true }
+        guard let host = request.headers.first(name: "host"), let schemeEnd = origin.firstRange(of: "://") else { return false }
+        let authority = origin[schemeEnd.upperBound...]
+        guard authority.lowercased() == host.lowercased() else { return false }
+        var name = Substring(host)
+        if name.hasPrefix("[") {
+            name = name.dropFirst().prefix { $0 != "]" }
+        } else if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        return ListenAddress.isLoopbackHost(String(name))
+    }
+
+    /// Compares in time that depends on the lengths only, never on where the bytes first differ.
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        let length = max(a.count, b.count)
+        for index in 0..<length {
+            let x = index < a.count ? a[index] : 0
+            let y = index < b.count ? b[index] : 0
+            difference |= x ^ y
+        }
+        return difference == 0
+    }
+}
+
+private extension Substring {
+    func trimmingCharacters(in blanks: String) -> Substring {
+        var text = self
+        while let first = text.first, blanks.contains(first) { text = text.dropFirst() }
+        while let last = text.last, blanks.contains(last) { text = text.dropLast() }
+        return text
+    }
+}

@@ -1,0 +1,83 @@
+import PMP
+
+/// `GET /profile` and `GET /debug/pprof/profile`: samples every thread (or the registered ones) for a while at
+/// a fixed rate and answers with the folded profile, where threads spent their time, blocked or running.
+///
+/// - `seconds` (default 5 for `/profile`, 30 for `/debug/pprof/profile` as in Go; at most
+///   `PMPServerLimits.maxProfileSeconds`, 60), `hz` (default 100, at most `maxProfileRate`, 1000);
+/// - `format` (`/profile` only): `text` (default), `folded`, `json`, `pprof`, `speedscope`, `svg`;
+///   `/debug/pprof/profile` always answers gzipped pprof, what `go tool pprof` fetches;
+/// - `threads=registered`, `state=1`, `thread=1`, `rootfirst=1`: as for `/stacks`.
+///
+/// Profiles run concurrently, each with its own collector, up to `maxConcurrentProfiles` (4); beyond that the
+/// answer is 429 with `Retry-After`. The collector samples on a thread of its own, and the profile is symbolized
+/// and rendered there when it ends: the event loop waits for nothing.
+enum ProfileEndpoint {
+    enum Style {
+        /// `/profile`: any format, 5 s by default.
+        case general
+        /// `/debug/pprof/profile`: pprof, 30 s by default.
+        case pprof
+    }
+
+    static func endpoint(limits: PMPServerLimits, profiles: ProfileSessions, style: Style) -> Endpoint {
+        return { request, reply throws(BadRequest) in
+            let query = request.query
+            let defaultSeconds = style == .pprof ? min(30, limits.maxProfileSeconds) : limits.defaultProfileSeconds
+            let seconds = try query.number("seconds", default: defaultSeconds,
+                                           in: min(0.01, limits.maxProfileSeconds)...limits.maxProfileSeconds,
+                                           unit: "seconds")
+            let rate = try query.number("hz", default: min(limits.defaultProfileRate, limits.maxProfileRate),
+                                        in: min(1, limits.maxProfileRate)...limits.maxProfileRate, unit: "Hz")
+            let format: ProfileFormat = style == .pprof
+                ? .pprof
+                : try query.choice("format", default: .text, ["text": .text, "folded": .folded, "json": .json,
+                                                               "pprof": .pprof, "speedscope": .speedscope, "svg": .svg])
+            let threads = try Endpoints.threadSelection(query)
+            let options = try Endpoints.renderOptions(query, title: "swift-pmp profile")
+
+            let id: Int
+            switch profiles.reserve(seconds: seconds) {
+            case .reserved(let reserved):
+                id = reserved
+            case .full(let retryAfter):
+                reply(ServerResponse.error(.tooManyRequests,
+                                           "\(profiles.limit) profiles are being taken already; try again in \(retryAfter) s")
+                    .adding(header: "Retry-After", String(retryAfter)))
+                return
+            case .stopped:
+                reply(.error(.serviceUnavailable, "the server is stopping"))
+                return
+            }
+            let collectorOptions = CollectorOptions(rate: rate, duration: .milliseconds(Int64((seconds * 1000).rounded())),
+                                                    threads: threads)
+            PMP.startCollector(collectorOptions) { started in
+                switch started {
+                case .failure(let error):
+                    profiles.release(id)
+                    reply(Endpoints.failure("sampling could not start", error))
+                case .success(let collector):
+                    guard profiles.attach(collector, to: id) else {
+                        collector.requestStop()
+                        profiles.release(id)
+                        return
+                    }
+                    collector.whenFinished {
+                        let bytes = collector.profile().rendered(as: format, options: options)
+                        profiles.release(id)
+                        reply(response(bytes, format: format))
+                    }
+                }
+            }
+        }
+    }
+
+    static func response(_ bytes: [UInt8], format: ProfileFormat) -> ServerResponse {
+        let response = ServerResponse.bytes(bytes, contentType: format.contentType)
+        switch format {
+        case .pprof: return response.adding(header: "Content-Disposition", "attachment; filename=\"profile.pb.gz\"")
+        case .speedscope: return response.adding(header: "Content-Disposition", "inline; filename=\"profile.speedscope.json\"")
+        default: return response
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import NIOHTTP1
+
+/// An endpoint: answers a request through `reply`, now or later, from any thread. A `BadRequest` thrown before
+/// replying is answered 400 with its message.
+typealias Endpoint = @Sendable (ServerRequest, Reply) throws(BadRequest) -> Void
+
+/// Paths and methods to endpoints. A path segment written `{}` matches any one segment, handed to the endpoint
+/// in `ServerRequest.pathParameters` order.
+struct Router: Sendable {
+    private struct Route: Sendable {
+        var pattern: [String]
+        var method: HTTPMethod
+        var endpoint: Endpoint
+    }
+
+    enum Match {
+        case endpoint(Endpoint, parameters: [String])
+        case notFound
+        /// The path exists, for other methods.
+        case methodNotAllowed(allowed: [HTTPMethod])
+    }
+
+    private var routes: [Route] = []
+
+    /// Adds `endpoint` for `method` on `path` ("/procs/{}/history").
+    mutating func add(_ method: HTTPMethod, _ path: String, _ endpoint: @escaping Endpoint) {
+        routes.append(Route(pattern: path.split(separator: "/").map(String.init), method: method, endpoint: endpoint))
+    }
+
+    func match(method: HTTPMethod, segments: [String]) -> Match {
+        var allowed: [HTTPMethod] = []
+        for route in routes {
+            guard let parameters = Self.parameters(of: segments, in: route.pattern) else { continue }
+            // HEAD is GET without the body (the encoder drops it).
+            if route.method == method || (method == .HEAD && route.method == .GET) {
+                return .endpoint(route.endpoint, parameters: parameters)
+            }
+            allowed.append(route.method)
+        }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    private static func parameters(of segments: [String], in pattern: [String]) -> [String]? {
+        guard segments.count == pattern.count else { return nil }
+        var parameters: [String] = []
+        for (segment, expected) in zip(segments, pattern) {
+            if expected == "{}" {
+                parameters.append(segment)
+            } else if segment != expected {
+                return nil
+            }
+        }
+        return parameters
+    }
+}
