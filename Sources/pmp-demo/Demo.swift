@@ -3,7 +3,9 @@ import Glibc
 #endif
 import ArgumentParser
 import Logging
+import NIOCore
 import PMP
+import PMPServer
 
 @main
 struct Demo: ParsableCommand {
@@ -16,10 +18,23 @@ struct Demo: ParsableCommand {
         wait, a mutex held by another thread, nanosleep and a blocking read on a pipe; --busy of them spin on \
         the CPU instead.
 
+        With --serve it is also a small HTTP service whose requests are entries of the process table \
+        (GET /work?ms=N goes through "reading", "querying", "rendering"; GET /hello answers at once), and with \
+        --pmp it serves the profiler's endpoints (/stacks, /profile, /procs, ...). The bound addresses are printed \
+        before "ready" as "serving URL" and "pmp URL" lines; port 0 lets the system choose.
+
         Examples:
           pmp-demo --threads 10 &      # then: kill -USR1 <pid>
           pmp-demo --threads 1000 --busy 0
           pmp-demo --threads 1000 --busy 0 --record 10s@100Hz    # what sampling costs: see tools/bench-collector
+          pmp-demo --serve 127.0.0.1:8080 --pmp 127.0.0.1:9084 &
+            curl 'http://127.0.0.1:8080/work?ms=30000' &    # a slow request
+            curl http://127.0.0.1:9084/procs                # in flight: its status
+            curl -X DELETE -d '{"message":"too slow"}' \\
+                 http://127.0.0.1:9084/procs/ID             # cancel it
+            curl 'http://127.0.0.1:9084/stacks?format=text'
+          pmp-demo --serve :0 --pmp :0 --wedge    # pool and loops stuck: /stacks
+          PMP_LISTEN=/tmp/pmp.sock pmp-demo --serve :8080   # pmp on a unix socket
         """)
 
     @Option(help: "Worker threads to start.")
@@ -44,6 +59,17 @@ struct Demo: ParsableCommand {
     @Flag(help: "With --record: signal every thread at every capture (no idle batching).")
     var noIdleBatching = false
 
+    @Option(help: ArgumentHelp("Serve the demo's own HTTP API (/work?ms=N, /hello) at this address: HOST:PORT, :PORT (loopback) or a unix socket path.",
+                               valueName: "ADDR"))
+    var serve: String?
+
+    @Option(help: ArgumentHelp("Serve the profiler's endpoints (/stacks, /profile, /procs, ...) at this address (PMP_TOKEN, when set, guards them). Without it, PMP_LISTEN starts them.",
+                               valueName: "ADDR"))
+    var pmp: String?
+
+    @Flag(help: "Once ready, block every thread of Swift's cooperative pool and every event loop of --serve for good.")
+    var wedge = false
+
     func validate() throws {
         if let record, TriggerProfile.parse(record) == nil {
             throw ValidationError("--record takes SECONDS@HZ, for example 10s@100Hz")
@@ -51,6 +77,12 @@ struct Demo: ParsableCommand {
         guard threads >= 0, threads <= 100_000 else { throw ValidationError("--threads must be between 0 and 100000") }
         guard busy >= 0, busy <= threads else { throw ValidationError("--busy must be between 0 and --threads") }
         guard tasks >= 0 else { throw ValidationError("--tasks must not be negative") }
+        if let serve, ListenAddress.parse(serve) == nil {
+            throw ValidationError("--serve takes HOST:PORT, :PORT or a unix socket path, not \"\(serve)\"")
+        }
+        if let pmp, ListenAddress.parse(pmp) == nil {
+            throw ValidationError("--pmp takes HOST:PORT, :PORT or a unix socket path, not \"\(pmp)\"")
+        }
     }
 
     func run() throws {
@@ -77,11 +109,36 @@ struct Demo: ParsableCommand {
             Workers.start(kind, index: index)
         }
         SuspendedTasks.start(count: tasks)
+
+        // Kept for the life of the process (run never returns).
+        let service = try serve.flatMap(ListenAddress.parse).map { try DemoService(listen: $0) }
+        if let service { print("serving \(service.url)") }
+        let endpoints = try startEndpoints()
+        if let endpoints { print("pmp \(endpoints.localAddress.url)") }
         print("ready threads=\(threads) busy=\(busy) tasks=\(tasks)")
         fflush(nil)
+        if wedge {
+            let width = System.coreCount
+            let loops = service?.eventLoops ?? []
+            let outcome = Wedge.blockEverything(cooperativeWidth: width, eventLoops: loops)
+            print("wedged cooperative-threads=\(outcome.cooperativeThreads)/\(width)"
+                  + " event-loops=\(outcome.eventLoops)/\(loops.count)")
+            fflush(nil)
+        }
         if let record, let window = TriggerProfile.parse(record) {
             try Recording.run(window: window, captures: recordCaptures, idleBatching: !noIdleBatching)
         }
-        while true { sleep(3600) }
+        withExtendedLifetime((service, endpoints)) {
+            while true { sleep(3600) }
+        }
+    }
+
+    /// The profiler's endpoints: at --pmp, else where PMP_LISTEN says, else none.
+    private func startEndpoints() throws -> PMPServer? {
+        guard let pmp, let address = ListenAddress.parse(pmp) else {
+            return try PMPServer.startFromEnvironment()
+        }
+        let token = getenv("PMP_TOKEN").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        return try PMPServer.start(PMPServerConfiguration(listen: address, token: token))
     }
 }

@@ -8,6 +8,8 @@ final class DemoProcess: @unchecked Sendable {
     private let stdoutPipe = Pipe()
     private(set) var pid: Int32 = 0
     private var stdoutBuffer = ""
+    /// The lines between the pid and "ready": with --serve and --pmp, `serving URL` and `pmp URL`.
+    private(set) var startupLines: [String] = []
 
     static var executable: String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -28,8 +30,27 @@ final class DemoProcess: @unchecked Sendable {
         let pidLine = try readStdoutLine(timeout: 30)
         pid = Int32(pidLine) ?? -1
         #expect(pid == process.processIdentifier, "the first line of stdout is the pid")
-        let ready = try readStdoutLine(timeout: 60)
-        #expect(ready.hasPrefix("ready"))
+        var line = try readStdoutLine(timeout: 60)
+        while !line.hasPrefix("ready"), startupLines.count < 16 {
+            startupLines.append(line)
+            line = try readStdoutLine(timeout: 60)
+        }
+        #expect(line.hasPrefix("ready"))
+    }
+
+    /// The demo's own API (`serving URL` before "ready"), as `http://HOST:PORT`.
+    var servingURL: String? { startupValue("serving ") }
+
+    /// The profiler's endpoints (`pmp URL` before "ready"), as `http://HOST:PORT`.
+    var pmpURL: String? { startupValue("pmp ") }
+
+    private func startupValue(_ prefix: String) -> String? {
+        startupLines.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
+    /// The next line the demo prints after "ready" (such as `wedged ...`).
+    func nextStdoutLine(timeout: Double = 30) throws -> String {
+        try readStdoutLine(timeout: timeout)
     }
 
     deinit { stop() }
