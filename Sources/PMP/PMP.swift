@@ -55,8 +55,11 @@ public enum PMP {
     /// waiting, so that the first snapshot asked for later does not pay for them.
     public static func warmUp() {
         CaptureThread.shared.submit { context in
-            _ = try? context.captureEngine()
+            guard let engine = try? context.captureEngine() else { return }
             Symbolizer.shared.warmUp()
+            // One capture, symbolized and thrown away: it loads the line tables of the code the threads are
+            // in, so that the first real request does not pay for them.
+            _ = SnapshotBuilder.build(engine.capture(CaptureOptions()))
         }
     }
 
