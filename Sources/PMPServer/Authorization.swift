@@ -7,6 +7,8 @@ import NIOHTTP1
 enum Authorization {
     /// Nil when the request may go on; otherwise the refusal to send.
     static func refusal(for request: ServerRequest, token: String?) -> ServerResponse? {
+        // The web UI's page is static and carries no data: it loads without the token and asks for it.
+        if request.path == "/", request.method == .GET || request.method == .HEAD { return nil }
         guard let token else {
             guard request.method == .DELETE else { return nil }
             if !request.peerIsLocal {

@@ -5,7 +5,7 @@ import PMP
 enum Endpoints {
     static func router(table: ProcessTable, limits: PMPServerLimits, profiles: ProfileSessions) -> Router {
         var router = Router()
-        router.add(.GET, "/", IndexPage.endpoint)
+        router.add(.GET, "/", WebUI.endpoint)
         router.add(.GET, "/debug/pprof", IndexPage.endpoint)
         router.add(.GET, "/health", HealthEndpoint.endpoint(startedAt: ContinuousClock.now))
         router.add(.GET, "/stacks", StacksEndpoint.endpoint)

@@ -1,4 +1,4 @@
-/// `GET /`: reserved for the web UI; for now a page that lists the endpoints, with links.
+/// `GET /debug/pprof`: a page that lists the endpoints, with links.
 enum IndexPage {
     static let endpoint: Endpoint = { _, reply in
         reply(ServerResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(html.utf8)))

@@ -26,10 +26,10 @@ import Testing
         #expect(uptime >= serverUptime && serverUptime >= 0 && serverUptime < 60)
     }
 
-    @Test("GET / is an HTML page listing the endpoints")
+    @Test("GET /debug/pprof is an HTML page listing the endpoints")
     func index() async throws {
         let server = try TestServer()
-        let answer = try await HTTPClient.get(server.url("/"))
+        let answer = try await HTTPClient.get(server.url("/debug/pprof"))
         #expect(answer.status == 200)
         #expect(answer.headers["content-type"] == "text/html; charset=utf-8")
         for path in ["/stacks", "/profile", "/debug/pprof/profile", "/debug/pprof/goroutine", "/procs", "/health"] {

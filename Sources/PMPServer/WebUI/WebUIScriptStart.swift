@@ -1,0 +1,32 @@
+/// Starting the page: wiring the controls, reading the URL fragment, and following it when it changes (the tabs
+/// are links to other fragments, so Back and Forward move between views).
+enum WebUIScriptStart {
+    static let source = #"""
+        function followFragment() {
+          applyFragment();
+          saveFragment();
+          render();
+          pollNow();
+          maybeRecordOnOpen();
+        }
+
+        function start() {
+          loadToken();
+          renderTokenButton();
+          setUpHostBar();
+          setUpCancelDialog();
+          setUpTokenDialog();
+          setUpFlameControls();
+          document.addEventListener("pointerdown", () => { pointerDownAt = Date.now(); }, true);
+          for (const type of ["pointerup", "pointercancel", "click"]) {
+            document.addEventListener(type, () => { pointerDownAt = 0; }, true);
+          }
+          document.addEventListener("visibilitychange", () => { if (!document.hidden) pollNow(); });
+          window.addEventListener("hashchange", followFragment);
+          followFragment();
+        }
+
+        start();
+
+        """#
+}
