@@ -41,11 +41,16 @@ import Testing
         #expect(condition.count == 1, "both condition workers fold into one stack")
         #expect(condition.first?.waitReason == .conditionWait)
         #expect(condition.first?.threadName == "cond-#")
-        #expect(condition.first?.count == 2 * profile.captures)
+        // Counted at every capture, less the samples of a thread that did not answer in time (a loaded machine).
+        let conditionCount = condition.first?.count ?? 0
+        #expect(conditionCount <= 2 * profile.captures)
+        #expect(conditionCount + profile.unansweredSamples >= 2 * profile.captures)
         let reads = profile.stacks.filter { $0.frames.contains { $0.function.contains("blockedInPipeRead") } }
         #expect(reads.first?.waitReason == .read)
         let spinning = profile.stacks.filter { $0.frames.contains { $0.function.contains("spinningOnCPU") } }
-        #expect(spinning.reduce(0) { $0 + $1.count } == profile.captures, "the busy worker is sampled every capture")
+        let spun = spinning.reduce(0) { $0 + $1.count }
+        #expect(spun <= profile.captures && spun + profile.unansweredSamples >= profile.captures,
+                "the busy worker is sampled every capture it answers: \(spun) of \(profile.captures)")
         #expect(demo.isAlive)
     }
 

@@ -45,7 +45,11 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         #expect(parked.count == 1, "four threads parked in one place fold into one stack: \(parked.map(\.threadName))")
         #expect(parked.first?.threadName == "pmp-parked-#")
         #expect(parked.first?.waitReason?.isBlocked == true)
-        #expect(parked.first?.count == 4 * statistics.captures, "every capture counts every parked thread")
+        // Every capture counts every parked thread, unless one did not answer in time (a loaded machine).
+        let parkedCount = parked.first?.count ?? 0
+        #expect(parkedCount <= 4 * statistics.captures)
+        #expect(parkedCount + statistics.unansweredSamples >= 4 * statistics.captures)
+        #expect(parkedCount > 0)
         #expect(profile.droppedSamples == 0)
     }
 
@@ -67,8 +71,9 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         // The parked threads count the same either way: once per capture each.
         let a = stacks(in: withBatching, containing: "parkedForCollector").reduce(0) { $0 + $1.count }
         let b = stacks(in: withoutBatching, containing: "parkedForCollector").reduce(0) { $0 + $1.count }
-        #expect(a == 8 * on.captures)
-        #expect(b == 8 * off.captures)
+        // Once per capture each, less the samples of a thread that did not answer in time (a loaded machine).
+        #expect(a <= 8 * on.captures && a + on.unansweredSamples >= 8 * on.captures, "\(a) of \(8 * on.captures)")
+        #expect(b <= 8 * off.captures && b + off.unansweredSamples >= 8 * off.captures, "\(b) of \(8 * off.captures)")
     }
 
     @Test("a parked thread that starts running is caught running: idle batching does not hide it")
