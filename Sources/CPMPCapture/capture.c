@@ -52,6 +52,7 @@ static int slot_count;
 static int max_depth;
 static int capture_signo;
 static pid_t own_pid;
+static uid_t own_uid;  // for the siginfo we queue: read once, not once per signalled thread
 
 static _Atomic uint32_t completions;
 
@@ -662,6 +663,7 @@ int pmp_capture_install(int signo, int count, int depth, int force) {
                                                        : (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
     if (has_handler && !force) return -EBUSY;
     own_pid = getpid();
+    own_uid = getuid();
     int loaded = open_libunwind();
     if (loaded != 0) return loaded;
     own_space_ready = prepare_own_space() == 0;
@@ -716,7 +718,7 @@ int pmp_signal_thread(pid_t tid, int index, uint64_t generation) {
     info.si_signo = capture_signo;
     info.si_code = SI_QUEUE;
     info.si_pid = own_pid;
-    info.si_uid = getuid();
+    info.si_uid = own_uid;
     info.si_value.sival_ptr = (void *)(uintptr_t)((generation << SLOT_BITS) | (uint64_t)index);
     if (syscall(SYS_rt_tgsigqueueinfo, own_pid, tid, capture_signo, &info) != 0) return errno;
     return 0;
