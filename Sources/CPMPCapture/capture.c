@@ -562,15 +562,34 @@ int pmp_capture_refresh_images(void) {
 
 int pmp_capture_uses_own_address_space(void) { return own_space_ready; }
 
-static int choose_readability_probe(void) {
-    char source = 1, target = 0;
-    struct iovec local = {&target, 1};
-    struct iovec remote = {&source, 1};
-    if (syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL) == 1 && target == 1) {
-        probe_with_pipe = 0;
-        return 0;
+// Whether a seccomp filter is on: it may kill the process for a system call it does not expect.
+static int seccomp_filtered(void) {
+    FILE *status = fopen("/proc/self/status", "re");
+    if (status == NULL) return 1;
+    char line[128];
+    int filtered = 1;
+    while (fgets(line, sizeof line, status) != NULL) {
+        if (strncmp(line, "Seccomp:", 8) == 0) {
+            filtered = strtol(line + 8, NULL, 10) != 0;
+            break;
+        }
     }
-    // Not allowed here (a seccomp profile, say): a pipe does the same with two calls per page.
+    fclose(status);
+    return filtered;
+}
+
+static int choose_readability_probe(void) {
+    if (!seccomp_filtered()) {
+        char source = 1, target = 0;
+        struct iovec local = {&target, 1};
+        struct iovec remote = {&source, 1};
+        if (syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL) == 1 && target == 1) {
+            probe_with_pipe = 0;
+            return 0;
+        }
+    }
+    // Under a filter (which might kill for process_vm_readv), or where it fails: a pipe, as libunwind's own
+    // validation uses, with two calls per page.
     if (pipe2(probe_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -errno;
     probe_with_pipe = 1;
     return 0;
@@ -609,6 +628,9 @@ static int prepare_own_space(void) {
     // A walk of this thread must get past this function, or something above is wrong: keep the local space.
     return warm_up(atomic_load(&current_unwinder)) >= 2 ? 0 : -ELIBBAD;
 }
+
+// MARK: - The handler and its slots
+
 static _Atomic uint32_t wake_target;
 
 static pmp_slot *slot_at(int index) { return (pmp_slot *)(slots_base + (size_t)index * slot_stride); }
