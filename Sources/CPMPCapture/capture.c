@@ -4,6 +4,9 @@
 // ucontext, into a slot that the driver armed beforehand. It never allocates, never takes a lock it could
 // wait on for long, and keeps errno. A slot carries a generation: a handler that arrives after the driver gave
 // up (or for an older capture) finds another generation and leaves the slot alone.
+//
+// libunwind walks the stack through an address space of our own (see "Our own address space" below) when the
+// generic libunwind is there, and through its local address space otherwise.
 
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -13,6 +16,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -22,7 +26,9 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -46,6 +52,7 @@ static int slot_count;
 static int max_depth;
 static int capture_signo;
 static pid_t own_pid;
+static uid_t own_uid;  // for the siginfo we queue: read once, not once per signalled thread
 
 static _Atomic uint32_t completions;
 
@@ -104,6 +111,526 @@ static int open_libunwind(void) {
 }
 
 const char *pmp_capture_load_error(void) { return unwind_error; }
+
+// MARK: - Walking the stack
+
+typedef int (*cursor_step_function)(unw_cursor_t *);
+typedef int (*cursor_get_reg_function)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+
+static int record_frames(unw_cursor_t *cursor, cursor_get_reg_function get_reg, cursor_step_function step,
+                         uint64_t *frames, int limit, int *truncated) {
+    int depth = 0;
+    for (;;) {
+        unw_word_t ip = 0;
+        if (get_reg(cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+        if (depth == limit) {
+            *truncated = 1;
+            break;
+        }
+        frames[depth++] = (uint64_t)ip;
+        if (step(cursor) <= 0) break;
+    }
+    return depth;
+}
+
+static int walk_with_local_space(void *context, uint64_t *frames, int *truncated) {
+    unw_cursor_t cursor;
+    if (unwind_init_local2(&cursor, (unw_context_t *)context, UNW_INIT_SIGNAL_FRAME) != 0) return 0;
+    return record_frames(&cursor, unwind_get_reg, unwind_step, frames, max_depth, truncated);
+}
+
+// MARK: - Our own address space
+//
+// libunwind's local address space costs about 22 µs a stack, nearly all of it system calls on every step:
+// sigprocmask around dl_iterate_phdr (loader lock, every image's program headers) and around its memory pool,
+// and a mincore plus a pipe write and read to validate stack reads (x86_64's CONSERVATIVE_CHECKS).
+// Registering the images with _U_dyn_register is no cure: libunwind 1.6 never frees the unwind info it
+// allocates for an entry found that way (its put_unwind_info is a no-op), a leak on every step.
+//
+// So the handler walks through the generic libunwind ("remote" unwinding) with accessors of our own:
+// - find_proc_info looks the ip up in a map of code ranges and .eh_frame_hdr tables built outside signal
+//   context, and lets libunwind search that table: no dl_iterate_phdr, no loader lock in the handler.
+// - access_mem reads directly once the page is known readable: one process_vm_readv per page and walk. Image
+//   memory is checked too, so a stale map (an image unloaded since) can make a walk wrong, never fault.
+// - libunwind's global cache of register rules is on; a hit skips the table search, the allocation and all
+//   image reads. Its mutex is taken by our walks only, and nothing under it waits for anything (no loader
+//   lock, no malloc): the deadlock that turned the local cache off came from dl_iterate_phdr under it.
+// A map and its address space (whose cache holds that map's rules) make one unwinder. When the loader's
+// counters change, a new one is published and the old one retired; a retired one is reused (cache flushed)
+// only after no walk was seen in flight, since libunwind reads cache entries after dropping its mutex.
+
+#if defined(__x86_64__)
+#define PMP_OWN_SPACE_SUPPORTED 1
+// libunwind's register numbers to the signal context's general registers.
+static const int general_register_of[] = {
+    [UNW_X86_64_RAX] = REG_RAX, [UNW_X86_64_RDX] = REG_RDX, [UNW_X86_64_RCX] = REG_RCX, [UNW_X86_64_RBX] = REG_RBX,
+    [UNW_X86_64_RSI] = REG_RSI, [UNW_X86_64_RDI] = REG_RDI, [UNW_X86_64_RBP] = REG_RBP, [UNW_X86_64_RSP] = REG_RSP,
+    [UNW_X86_64_R8] = REG_R8,   [UNW_X86_64_R9] = REG_R9,   [UNW_X86_64_R10] = REG_R10, [UNW_X86_64_R11] = REG_R11,
+    [UNW_X86_64_R12] = REG_R12, [UNW_X86_64_R13] = REG_R13, [UNW_X86_64_R14] = REG_R14, [UNW_X86_64_R15] = REG_R15,
+    [UNW_X86_64_RIP] = REG_RIP,
+};
+#else
+#define PMP_OWN_SPACE_SUPPORTED 0
+#endif
+
+// Entries in each address space's cache of register rules (libunwind's default, 128, thrashes on a service
+// whose stacks hold a few hundred distinct return addresses, and every miss is taken under the cache mutex).
+#define PMP_RULE_CACHE_ENTRIES 4096
+// Unwinders alive at most; past that, a refresh waits for walks to drain rather than allocate another.
+#define PMP_MAX_UNWINDERS 8
+// Pages remembered as readable during one walk.
+#define PMP_WALK_KNOWN_PAGES 16
+
+typedef struct {
+    uintptr_t start, end;      // an executable PT_LOAD segment
+    uintptr_t eh_frame_hdr;    // base of the table's data-relative offsets
+    uintptr_t table;           // the binary-search table inside .eh_frame_hdr
+    unw_word_t table_words;    // its length in words, as libunwind counts it
+    unw_word_t gp;             // DT_PLTGOT, as libunwind's own lookup sets it
+} pmp_code_range;
+
+typedef struct {
+    uint64_t loader_adds, loader_subs;  // the loader's counters when the map was built
+    size_t count;
+    pmp_code_range ranges[];            // sorted by start
+} pmp_image_map;
+
+typedef struct pmp_unwinder {
+    unw_addr_space_t space;
+    pmp_image_map *images;
+    struct pmp_unwinder *next_retired;
+} pmp_unwinder;
+
+typedef struct {
+    const ucontext_t *context;
+    const pmp_image_map *images;
+    uintptr_t known_pages[PMP_WALK_KNOWN_PAGES];
+    unsigned known_count, next_known;
+} pmp_walk;
+
+typedef int (*init_remote_function)(unw_cursor_t *, unw_addr_space_t, void *);
+typedef unw_addr_space_t (*create_addr_space_function)(unw_accessors_t *, int);
+typedef int (*search_unwind_table_function)(unw_addr_space_t, unw_word_t, unw_dyn_info_t *, unw_proc_info_t *, int,
+                                            void *);
+typedef int (*set_caching_policy_function)(unw_addr_space_t, unw_caching_policy_t);
+typedef int (*set_cache_size_function)(unw_addr_space_t, size_t, int);
+typedef void (*flush_cache_function)(unw_addr_space_t, unw_word_t, unw_word_t);
+
+static struct {
+    init_remote_function init_remote;
+    cursor_step_function step;
+    cursor_get_reg_function get_reg;
+    create_addr_space_function create_addr_space;
+    search_unwind_table_function search_unwind_table;
+    set_caching_policy_function set_caching_policy;
+    set_cache_size_function set_cache_size;
+    flush_cache_function flush_cache;
+} generic;
+
+static int own_space_ready;
+static size_t page_size;
+static int probe_pipe[2] = {-1, -1};  // used when process_vm_readv is not allowed
+static int probe_with_pipe;
+static _Atomic(pmp_unwinder *) current_unwinder;
+static _Atomic int walks_in_flight;
+static pmp_unwinder *retired_unwinders;  // below: touched under refresh_lock only
+static int unwinder_count;
+static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+// Whether `page` can be read now, asked of the kernel: a fault there would kill the process.
+static int page_is_readable(uintptr_t page) {
+    char byte;
+    if (!probe_with_pipe) {
+        struct iovec local = {&byte, 1};
+        struct iovec remote = {(void *)page, 1};
+        return syscall(SYS_process_vm_readv, own_pid, &local, 1UL, &remote, 1UL, 0UL) == 1;
+    }
+    // write() copies from the page, and fails with EFAULT rather than faulting. Drained at once: never full.
+    if (write(probe_pipe[1], (const void *)page, 1) != 1) return 0;
+    ssize_t ignored = read(probe_pipe[0], &byte, 1);
+    (void)ignored;
+    return 1;
+}
+
+static int walk_knows_readable(pmp_walk *walk, uintptr_t page) {
+    for (unsigned i = 0; i < walk->known_count; i++) {
+        if (walk->known_pages[i] == page) return 1;
+    }
+    if (!page_is_readable(page)) return 0;
+    walk->known_pages[walk->next_known] = page;
+    walk->next_known = (walk->next_known + 1) % PMP_WALK_KNOWN_PAGES;
+    if (walk->known_count < PMP_WALK_KNOWN_PAGES) walk->known_count++;
+    return 1;
+}
+
+static int read_memory(unw_addr_space_t space, unw_word_t address, unw_word_t *value, int write, void *arg) {
+    (void)space;
+    pmp_walk *walk = arg;
+    if (write) return -UNW_EINVAL;
+    uintptr_t first = (uintptr_t)address & ~(page_size - 1);
+    uintptr_t last = ((uintptr_t)address + sizeof *value - 1) & ~(page_size - 1);
+    if (!walk_knows_readable(walk, first) || (last != first && !walk_knows_readable(walk, last))) return -UNW_EINVAL;
+    memcpy(value, (const void *)(uintptr_t)address, sizeof *value);
+    return 0;
+}
+
+static int read_register(unw_addr_space_t space, unw_regnum_t reg, unw_word_t *value, int write, void *arg) {
+    (void)space;
+#if PMP_OWN_SPACE_SUPPORTED
+    pmp_walk *walk = arg;
+    if (write) return -UNW_EREADONLYREG;
+    if (reg < 0 || (size_t)reg >= sizeof general_register_of / sizeof general_register_of[0]) return -UNW_EBADREG;
+    *value = (unw_word_t)walk->context->uc_mcontext.gregs[general_register_of[reg]];
+    return 0;
+#else
+    (void)reg, (void)value, (void)write, (void)arg;
+    return -UNW_EBADREG;
+#endif
+}
+
+static int read_float_register(unw_addr_space_t space, unw_regnum_t reg, unw_fpreg_t *value, int write, void *arg) {
+    (void)space, (void)reg, (void)value, (void)write, (void)arg;
+    return -UNW_EBADREG;
+}
+
+static const pmp_code_range *code_range_containing(const pmp_image_map *images, uintptr_t ip) {
+    size_t low = 0, high = images->count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (images->ranges[middle].start <= ip) low = middle + 1;
+        else high = middle;
+    }
+    if (low == 0 || ip >= images->ranges[low - 1].end) return NULL;
+    return &images->ranges[low - 1];
+}
+
+// What libunwind's own dl_iterate_phdr callback hands to dwarf_search_unwind_table, from our map instead.
+static int find_proc_info(unw_addr_space_t space, unw_word_t ip, unw_proc_info_t *info, int need_unwind_info,
+                          void *arg) {
+    pmp_walk *walk = arg;
+    const pmp_code_range *range = code_range_containing(walk->images, (uintptr_t)ip);
+    if (range == NULL) return -UNW_ENOINFO;
+    unw_dyn_info_t table;
+    memset(&table, 0, sizeof table);
+    table.start_ip = range->start;
+    table.end_ip = range->end;
+    table.gp = range->gp;
+    table.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+    table.u.rti.segbase = range->eh_frame_hdr;
+    table.u.rti.table_data = range->table;
+    table.u.rti.table_len = range->table_words;
+    info->gp = range->gp;
+    return generic.search_unwind_table(space, ip, &table, info, need_unwind_info, arg);
+}
+
+// Only unwind info found through the dynamic list comes back here; libunwind frees the rest itself.
+static void put_unwind_info(unw_addr_space_t space, unw_proc_info_t *info, void *arg) {
+    (void)space, (void)info, (void)arg;
+}
+
+// No dynamic list: libunwind would calloc while searching one.
+static int get_dyn_info_list_addr(unw_addr_space_t space, unw_word_t *address, void *arg) {
+    (void)space, (void)address, (void)arg;
+    return -UNW_ENOINFO;
+}
+
+static int resume(unw_addr_space_t space, unw_cursor_t *cursor, void *arg) {
+    (void)space, (void)cursor, (void)arg;
+    return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t space, unw_word_t ip, char *buffer, size_t length, unw_word_t *offset,
+                         void *arg) {
+    (void)space, (void)ip, (void)buffer, (void)length, (void)offset, (void)arg;
+    return -UNW_ENOINFO;
+}
+
+static int walk_through(pmp_unwinder *unwinder, const ucontext_t *context, uint64_t *frames, int limit,
+                        int *truncated) {
+    pmp_walk walk;
+    walk.context = context;
+    walk.images = unwinder->images;
+    walk.known_count = 0;
+    walk.next_known = 0;
+    unw_cursor_t cursor;
+    // init_remote starts at the exact ip, as unw_init_local2(UNW_INIT_SIGNAL_FRAME) does.
+    if (generic.init_remote(&cursor, unwinder->space, &walk) != 0) return 0;
+    return record_frames(&cursor, generic.get_reg, generic.step, frames, limit, truncated);
+}
+
+static int walk_with_own_space(void *context, uint64_t *frames, int *truncated) {
+    // Counted in flight before the unwinder is loaded: a refresh that then sees no walk in flight knows that
+    // no handler still holds an unwinder it retired.
+    atomic_fetch_add_explicit(&walks_in_flight, 1, memory_order_seq_cst);
+    pmp_unwinder *unwinder = atomic_load_explicit(&current_unwinder, memory_order_seq_cst);
+    int depth = walk_through(unwinder, context, frames, max_depth, truncated);
+    atomic_fetch_sub_explicit(&walks_in_flight, 1, memory_order_seq_cst);
+    return depth;
+}
+
+// MARK: Building the map (outside signal context)
+
+typedef struct {
+    pmp_image_map *map;  // NULL: count only
+    size_t capacity;
+    size_t needed;
+    uint64_t adds, subs;
+    int counters_seen;
+} map_build;
+
+static size_t encoded_value_size(unsigned char encoding) {
+    switch (encoding & 0x0f) {
+    case 0x00: return sizeof(uintptr_t);  // absptr
+    case 0x02: case 0x0a: return 2;
+    case 0x03: case 0x0b: return 4;
+    case 0x04: case 0x0c: return 8;
+    default: return 0;  // LEB128 or unknown: not found in .eh_frame_hdr
+    }
+}
+
+static int read_count(const unsigned char *at, unsigned char encoding, uint64_t *count) {
+    switch (encoding) {  // a count is absolute: no application bits
+    case 0x00: case 0x04: case 0x0c: memcpy(count, at, 8); return 1;
+    case 0x03: { uint32_t value; memcpy(&value, at, 4); *count = value; return 1; }
+    case 0x0b: { int32_t value; memcpy(&value, at, 4); if (value < 0) return 0; *count = (uint64_t)value; return 1; }
+    default: return 0;
+    }
+}
+
+// Runs under the loader lock, so the image cannot be unmapped while its headers are read.
+static int collect_image(struct dl_phdr_info *info, size_t size, void *data) {
+    map_build *build = data;
+    if (!build->counters_seen) {
+        build->adds = info->dlpi_adds;
+        build->subs = info->dlpi_subs;
+        build->counters_seen = 1;
+    }
+    if (size < offsetof(struct dl_phdr_info, dlpi_phnum) + sizeof info->dlpi_phnum) return 0;
+    const ElfW(Phdr) *eh_frame_hdr = NULL, *dynamic = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME) eh_frame_hdr = &info->dlpi_phdr[i];
+        else if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dynamic = &info->dlpi_phdr[i];
+    }
+    if (eh_frame_hdr == NULL) return 0;  // no binary-search table: libunwind's fallback handles its frames
+    const unsigned char *header = (const unsigned char *)(info->dlpi_addr + eh_frame_hdr->p_vaddr);
+    // version, eh_frame_ptr encoding, fde_count encoding, table encoding (datarel|sdata4 is all libunwind
+    // searches), then eh_frame_ptr and fde_count.
+    if (header[0] != 1 || header[3] != 0x3b) return 0;
+    size_t pointer_size = header[1] == 0xff ? 0 : encoded_value_size(header[1]);
+    if (header[1] != 0xff && pointer_size == 0) return 0;
+    uint64_t fde_count;
+    if (!read_count(header + 4 + pointer_size, header[2], &fde_count)) return 0;
+    uintptr_t table = (uintptr_t)(header + 4 + pointer_size + encoded_value_size(header[2]));
+    unw_word_t gp = 0;
+    if (dynamic != NULL) {
+        for (const ElfW(Dyn) *entry = (const ElfW(Dyn) *)(info->dlpi_addr + dynamic->p_vaddr); entry->d_tag != DT_NULL;
+             entry++) {
+            if (entry->d_tag == DT_PLTGOT) {
+                gp = (unw_word_t)entry->d_un.d_ptr;
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
+        if (build->map != NULL && build->map->count < build->capacity) {
+            pmp_code_range *range = &build->map->ranges[build->map->count++];
+            range->start = info->dlpi_addr + segment->p_vaddr;
+            range->end = range->start + segment->p_memsz;
+            range->eh_frame_hdr = (uintptr_t)header;
+            range->table = table;
+            range->table_words = (unw_word_t)(fde_count * 2 * sizeof(int32_t) / sizeof(unw_word_t));
+            range->gp = gp;
+        }
+        build->needed++;
+    }
+    return 0;
+}
+
+static int compare_code_ranges(const void *left, const void *right) {
+    const pmp_code_range *a = left, *b = right;
+    return a->start < b->start ? -1 : a->start > b->start;
+}
+
+static pmp_image_map *build_image_map(void) {
+    map_build build = {0};
+    dl_iterate_phdr(collect_image, &build);  // count
+    for (int attempt = 0; attempt < 8; attempt++) {
+        size_t capacity = build.needed + 16;  // images may come between the two passes
+        pmp_image_map *map = malloc(sizeof *map + capacity * sizeof map->ranges[0]);
+        if (map == NULL) return NULL;
+        map->count = 0;
+        build = (map_build){.map = map, .capacity = capacity};
+        dl_iterate_phdr(collect_image, &build);
+        if (build.needed <= capacity) {
+            map->loader_adds = build.adds;
+            map->loader_subs = build.subs;
+            qsort(map->ranges, map->count, sizeof map->ranges[0], compare_code_ranges);
+            return map;
+        }
+        free(map);
+    }
+    return NULL;
+}
+
+// MARK: Unwinders (outside signal context, under refresh_lock)
+
+// A walk of the calling thread through `unwinder`: libunwind initialises itself, and resets a flushed cache,
+// here rather than in a handler.
+static int warm_up(pmp_unwinder *unwinder) {
+    ucontext_t context;
+    if (getcontext(&context) != 0) return 0;
+    uint64_t frames[8];
+    int truncated = 0;
+    return walk_through(unwinder, &context, frames, 8, &truncated);
+}
+
+static pmp_unwinder *new_unwinder(void) {
+    if (unwinder_count >= PMP_MAX_UNWINDERS) return NULL;
+    unw_accessors_t accessors;
+    memset(&accessors, 0, sizeof accessors);
+    accessors.find_proc_info = find_proc_info;
+    accessors.put_unwind_info = put_unwind_info;
+    accessors.get_dyn_info_list_addr = get_dyn_info_list_addr;
+    accessors.access_mem = read_memory;
+    accessors.access_reg = read_register;
+    accessors.access_fpreg = read_float_register;
+    accessors.resume = resume;
+    accessors.get_proc_name = get_proc_name;
+    unw_addr_space_t space = generic.create_addr_space(&accessors, 0);
+    if (space == NULL) return NULL;
+    pmp_unwinder *unwinder = calloc(1, sizeof *unwinder);
+    if (unwinder == NULL) return NULL;  // the address space stays: libunwind cannot free its cache
+    unwinder->space = space;
+    generic.set_caching_policy(space, UNW_CACHE_GLOBAL);
+    // Twice: the first call only sets the cache up at its default size.
+    generic.set_cache_size(space, PMP_RULE_CACHE_ENTRIES, 0);
+    generic.set_cache_size(space, PMP_RULE_CACHE_ENTRIES, 0);
+    unwinder_count++;
+    return unwinder;
+}
+
+// A retired unwinder no walk can still be using, or NULL.
+static pmp_unwinder *take_quiet_unwinder(void) {
+    if (retired_unwinders == NULL || atomic_load_explicit(&walks_in_flight, memory_order_seq_cst) != 0) return NULL;
+    pmp_unwinder *unwinder = retired_unwinders;
+    retired_unwinders = unwinder->next_retired;
+    unwinder->next_retired = NULL;
+    return unwinder;
+}
+
+static uint64_t current_map_adds = UINT64_MAX, current_map_subs = UINT64_MAX;
+
+static int refresh_unwinder_locked(void) {
+    uint64_t adds, subs;
+    pmp_loader_generation(&adds, &subs);
+    if (adds == current_map_adds && subs == current_map_subs) return 0;
+    pmp_image_map *map = build_image_map();
+    if (map == NULL) return -ENOMEM;
+    pmp_unwinder *unwinder = take_quiet_unwinder();
+    if (unwinder != NULL) {
+        free(unwinder->images);  // quiet: no walk reads it
+        unwinder->images = NULL;
+        generic.flush_cache(unwinder->space, 0, 0);  // rules of the old map; reset by the warm-up below
+    } else {
+        unwinder = new_unwinder();
+        if (unwinder == NULL) {  // too many still in use: keep the current one, stale but safe, and retry later
+            free(map);
+            return -EAGAIN;
+        }
+    }
+    unwinder->images = map;
+    warm_up(unwinder);
+    pmp_unwinder *previous = atomic_exchange_explicit(&current_unwinder, unwinder, memory_order_seq_cst);
+    if (previous != NULL) {
+        previous->next_retired = retired_unwinders;
+        retired_unwinders = previous;
+    }
+    current_map_adds = map->loader_adds;
+    current_map_subs = map->loader_subs;
+    return 1;
+}
+
+int pmp_capture_refresh_images(void) {
+    if (!own_space_ready) return 0;
+    pthread_mutex_lock(&refresh_lock);
+    int result = refresh_unwinder_locked();
+    pthread_mutex_unlock(&refresh_lock);
+    return result;
+}
+
+int pmp_capture_uses_own_address_space(void) { return own_space_ready; }
+
+// Whether a seccomp filter is on: it may kill the process for a system call it does not expect.
+static int seccomp_filtered(void) {
+    FILE *status = fopen("/proc/self/status", "re");
+    if (status == NULL) return 1;
+    char line[128];
+    int filtered = 1;
+    while (fgets(line, sizeof line, status) != NULL) {
+        if (strncmp(line, "Seccomp:", 8) == 0) {
+            filtered = strtol(line + 8, NULL, 10) != 0;
+            break;
+        }
+    }
+    fclose(status);
+    return filtered;
+}
+
+static int choose_readability_probe(void) {
+    if (!seccomp_filtered()) {
+        char source = 1, target = 0;
+        struct iovec local = {&target, 1};
+        struct iovec remote = {&source, 1};
+        if (syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL) == 1 && target == 1) {
+            probe_with_pipe = 0;
+            return 0;
+        }
+    }
+    // Under a filter (which might kill for process_vm_readv), or where it fails: a pipe, as libunwind's own
+    // validation uses, with two calls per page.
+    if (pipe2(probe_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -errno;
+    probe_with_pipe = 1;
+    return 0;
+}
+
+// Loads the generic libunwind and sets the first unwinder up; on any failure the local space stays in use.
+static int prepare_own_space(void) {
+    if (own_space_ready) return 0;
+    if (!PMP_OWN_SPACE_SUPPORTED) return -ENOTSUP;
+    if (getenv("PMP_LOCAL_UNWIND") != NULL) return -ENOTSUP;  // for comparisons and as an escape hatch
+    void *handle = dlopen("libunwind-" PMP_STRINGIFY(UNW_TARGET) ".so.8", RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) return -ELIBACC;
+    generic.init_remote = (init_remote_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(init_remote)));
+    generic.step = (cursor_step_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(step)));
+    generic.get_reg = (cursor_get_reg_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(get_reg)));
+    generic.create_addr_space =
+        (create_addr_space_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(create_addr_space)));
+    generic.search_unwind_table =
+        (search_unwind_table_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(dwarf_search_unwind_table)));
+    generic.set_caching_policy =
+        (set_caching_policy_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(set_caching_policy)));
+    generic.set_cache_size = (set_cache_size_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(set_cache_size)));
+    generic.flush_cache = (flush_cache_function)dlsym(handle, PMP_STRINGIFY(UNW_ARCH_OBJ(flush_cache)));
+    if (!generic.init_remote || !generic.step || !generic.get_reg || !generic.create_addr_space ||
+        !generic.search_unwind_table || !generic.set_caching_policy || !generic.set_cache_size || !generic.flush_cache) {
+        return -ELIBBAD;
+    }
+    long size = sysconf(_SC_PAGESIZE);
+    page_size = size > 0 ? (size_t)size : 4096;
+    int probe = choose_readability_probe();
+    if (probe != 0) return probe;
+    pthread_mutex_lock(&refresh_lock);
+    int result = refresh_unwinder_locked();
+    pthread_mutex_unlock(&refresh_lock);
+    if (result < 0) return result;
+    // A walk of this thread must get past this function, or something above is wrong: keep the local space.
+    return warm_up(atomic_load(&current_unwinder)) >= 2 ? 0 : -ELIBBAD;
+}
+
+// MARK: - The handler and its slots
+
 static _Atomic uint32_t wake_target;
 
 static pmp_slot *slot_at(int index) { return (pmp_slot *)(slots_base + (size_t)index * slot_stride); }
@@ -134,21 +661,9 @@ static void capture_handler(int signo, siginfo_t *info, void *context) {
     }
 
     slot->tid = (int32_t)syscall(SYS_gettid);
-    int depth = 0;
     int truncated = 0;
-    unw_cursor_t cursor;
-    if (unwind_init_local2(&cursor, (unw_context_t *)context, UNW_INIT_SIGNAL_FRAME) == 0) {
-        for (;;) {
-            unw_word_t ip = 0;
-            if (unwind_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-            if (depth == max_depth) {
-                truncated = 1;
-                break;
-            }
-            slot->frames[depth++] = (uint64_t)ip;
-            if (unwind_step(&cursor) <= 0) break;
-        }
-    }
+    int depth = own_space_ready ? walk_with_own_space(context, slot->frames, &truncated)
+                                : walk_with_local_space(context, slot->frames, &truncated);
     slot->depth = depth;
     slot->truncated = truncated;
     atomic_store_explicit(&slot->word, make_word(generation, PMP_SLOT_DONE), memory_order_release);
@@ -169,8 +684,11 @@ int pmp_capture_install(int signo, int count, int depth, int force) {
     int has_handler = (current.sa_flags & SA_SIGINFO) ? current.sa_sigaction != NULL
                                                        : (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
     if (has_handler && !force) return -EBUSY;
+    own_pid = getpid();
+    own_uid = getuid();
     int loaded = open_libunwind();
     if (loaded != 0) return loaded;
+    own_space_ready = prepare_own_space() == 0;
 
     size_t stride = sizeof(pmp_slot) + sizeof(uint64_t) * (size_t)depth;
     stride = (stride + 63) & ~(size_t)63;
@@ -181,7 +699,6 @@ int pmp_capture_install(int signo, int count, int depth, int force) {
     slot_stride = stride;
     slot_count = count;
     max_depth = depth;
-    own_pid = getpid();
     capture_signo = signo;
     atomic_store_explicit((_Atomic(unsigned char *) *)&slots_base, (unsigned char *)memory, memory_order_release);
 
@@ -223,7 +740,7 @@ int pmp_signal_thread(pid_t tid, int index, uint64_t generation) {
     info.si_signo = capture_signo;
     info.si_code = SI_QUEUE;
     info.si_pid = own_pid;
-    info.si_uid = getuid();
+    info.si_uid = own_uid;
     info.si_value.sival_ptr = (void *)(uintptr_t)((generation << SLOT_BITS) | (uint64_t)index);
     if (syscall(SYS_rt_tgsigqueueinfo, own_pid, tid, capture_signo, &info) != 0) return errno;
     return 0;

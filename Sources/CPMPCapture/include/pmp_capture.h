@@ -24,6 +24,15 @@ int pmp_capture_install(int signo, int slot_count, int max_depth, int force);
 /// Why libunwind could not be loaded (after pmp_capture_install returned -ELIBACC or -ELIBBAD).
 const char *pmp_capture_load_error(void);
 
+/// Brings the handler's map of loaded code up to date when images were loaded or unloaded since it was built.
+/// Call outside signal context before signalling threads. Returns 1 when rebuilt, 0 when already current (or
+/// when the local unwinder is in use), a negative errno when it could not be rebuilt (the old map stays).
+int pmp_capture_refresh_images(void);
+
+/// 1 when handlers unwind through swift-pmp's own libunwind address space, 0 when through libunwind's local
+/// one (no generic libunwind, another architecture, or PMP_LOCAL_UNWIND set).
+int pmp_capture_uses_own_address_space(void);
+
 /// The installed capture signal, or 0.
 int pmp_capture_signal(void);
 int pmp_capture_slot_count(void);

@@ -120,6 +120,8 @@ final class CaptureEngine {
             threads.append(thread)
         }
 
+        // Images loaded or unloaded since the last capture: the handlers' map of code must know them first.
+        _ = pmp_capture_refresh_images()
         let start = Clock.monotonicNanoseconds()
         let completionsBefore = pmp_completions()
         for index in toSignal {

@@ -172,6 +172,70 @@ import Testing
         _ = exited
     }
 
+    #if arch(x86_64)
+    @Test("handlers unwind through swift-pmp's own libunwind address space, not libunwind's local one")
+    func ownAddressSpace() throws {
+        _ = try PMP.capture(CaptureOptions(threads: .threads([])))
+        #expect(pmp_capture_uses_own_address_space() == 1, "libunwind-x86_64.so.8 should be there with libunwind8")
+    }
+    #endif
+
+    @Test("a thread running inside a library that is loaded and unloaded over and over is unwound through it")
+    func libraryComingAndGoing() throws {
+        let probe = try #require(dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL), "libcrypt1 is part of Debian's base")
+        dlclose(probe)
+        let stop = Box(false)
+        // Hashes inside a freshly loaded libcrypt (about 5 ms a call), unloading it after every call.
+        let hasher = TestThread { me in
+            me.ready()
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: 64 << 10, alignment: 16)  // struct crypt_data
+            defer { scratch.deallocate() }
+            while !stop.value {
+                guard let handle = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL) else { break }
+                if let symbol = dlsym(handle, "crypt_r") {
+                    hashInLoadedLibrary(unsafeBitCast(symbol, to: CryptFunction.self), scratch)
+                }
+                dlclose(handle)
+            }
+        }
+        // Other libraries in and out, so that address ranges get reused; often interrupted inside the loader.
+        let shuffler = TestThread { me in
+            me.ready()
+            let libraries = ["libgmp.so.10", "libsqlite3.so.0", "libpcre2-8.so.0", "libxxhash.so.0", "libuuid.so.1"]
+            while !stop.value {
+                for name in libraries {
+                    if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) { dlclose(handle) }
+                }
+            }
+        }
+        hasher.waitUntilReady()
+        shuffler.waitUntilReady()
+        var captures: [RawCapture] = []
+        for _ in 0..<400 {
+            captures.append(try PMP.capture(CaptureOptions(threads: .threads([hasher.tid, shuffler.tid]),
+                                                           timeout: .milliseconds(100))))
+            usleep(2_000)
+        }
+        stop.value = true
+        hasher.waitUntilFinished()
+        shuffler.waitUntilFinished()
+        // Symbolized once the libraries stopped moving; the caller lives in this binary, which stays.
+        let hasherStacks = captures.compactMap { raw -> [Frame]? in
+            let snapshot = SnapshotBuilder.build(raw)
+            guard let thread = snapshot.threads.first(where: { $0.tid == hasher.tid }), thread.failure == nil
+            else { return nil }
+            return thread.frames
+        }
+        let throughLibrary = hasherStacks.filter { frames in
+            frames.contains { $0.function.contains("hashInLoadedLibrary") }
+        }
+        #expect(hasherStacks.count >= 300, "the hasher answered (\(hasherStacks.count) of \(captures.count))")
+        // About two stacks in three are in crypt_r (the rest wait for the loader lock in dlclose), with either
+        // unwinder; a walk that cannot get through libcrypt to its caller finds almost none.
+        #expect(throughLibrary.count * 4 >= hasherStacks.count,
+                "\(throughLibrary.count) of \(hasherStacks.count) stacks reach the caller of crypt_r")
+    }
+
     @Test("registered-only captures signal registered threads alone, under their names")
     func registeredOnly() throws {
         let thread = TestThread { me in
@@ -215,6 +279,14 @@ final class Box<T>: @unchecked Sendable {
         get { lock.withLock { _value } }
         set { lock.withLock { _value = newValue } }
     }
+}
+
+typealias CryptFunction = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?)
+    -> UnsafeMutablePointer<CChar>?
+
+@inline(never) func hashInLoadedLibrary(_ crypt: CryptFunction, _ scratch: UnsafeMutableRawPointer) {
+    memset(scratch, 0, 64 << 10)
+    _ = crypt("password", "$6$rounds=20000$saltsalt$", scratch)
 }
 
 @inline(never) func parkedInTestFunction(_ thread: TestThread) {
