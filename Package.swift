@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "PMPServer", targets: ["PMPServer"]),
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
+        .executable(name: "pmp", targets: ["pmp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -76,9 +77,14 @@ let package = Package(
             name: "pmp-aggregate",
             dependencies: ["PMPCommands"]
         ),
+        // The command-line client: dump, record, top, cancel, link, aggregate.
+        .executableTarget(
+            name: "pmp",
+            dependencies: ["PMPCommands"]
+        ),
         .testTarget(
             name: "PMPTests",
-            dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate",
+            dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate", "pmp",
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),

@@ -1,0 +1,66 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `pmp dump ENDPOINT`: every thread's stack in a running process, now (`GET /stacks`).
+struct DumpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Print what every thread of a running process is doing now: its stack and what it waits for.",
+        discussion: """
+            Asks the endpoint for a snapshot (GET /stacks) and prints it. The text is the dump that \
+            kill -USR1 writes: one header for the process, then per thread its tid, name, wait reason and \
+            time blocked, and its frames leaf first. pmp aggregate reads it back.
+
+            ENDPOINT is HOST:PORT, http://HOST:PORT[/PREFIX], or the path of a unix socket. A token, when the \
+            endpoint needs one, comes from PMP_TOKEN or --token.
+
+            Examples:
+              pmp dump 127.0.0.1:9084
+              pmp dump /run/myapp/pmp.sock --group
+                  identical stacks once, with their count, most frequent first
+              pmp dump h1:9084 --format json | jq -r '.threads[].waitReason' | sort | uniq -c
+                  how many threads wait for what
+              pmp dump h1:9084 --format folded | flamegraph.pl > now.svg
+              PMP_TOKEN=s3cret pmp dump http://gateway/pmp/h1 -o h1.dump
+                  through a proxy that serves the endpoints under /pmp/h1, with a token
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, folded
+    }
+
+    @Argument(help: ArgumentHelp("Where the process's endpoints answer.", valueName: "endpoint"))
+    var endpoint: String
+
+    @Option(help: "text (the SIGUSR1 dump), json (the /stacks JSON) or folded (root;…;leaf COUNT lines).")
+    var format: Format = .text
+
+    @Flag(help: "Fold identical stacks into one with a count (text: most frequent first; json: groups).")
+    var group = false
+
+    @Flag(help: "Only threads the process registered with PMP.registerCurrentThread(name:).")
+    var registered = false
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    var output: String = "-"
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        _ = try EndpointArgument.parse(endpoint)
+    }
+
+    func run() throws {
+        let endpoint = try EndpointArgument.parse(endpoint)
+        var query = ["format=\(format.rawValue)"]
+        if group { query.append("group=1") }
+        if registered { query.append("threads=registered") }
+        let client = connection.client
+        let response = try EndpointArgument.perform { () throws(HTTPClientError) in
+            try client.get("/stacks?" + query.joined(separator: "&"), from: endpoint)
+        }
+        try OutputFile.write(try EndpointAnswer.body(response, from: endpoint, hasToken: client.token != nil), to: output)
+    }
+}

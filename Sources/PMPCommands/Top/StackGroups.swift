@@ -1,0 +1,54 @@
+import FoundationEssentials
+
+/// One endpoint's `GET /stacks?format=json&group=1`, read: its threads grouped by identical stack and wait
+/// reason (shape in PMPServer's `SnapshotJSON`).
+struct StackGroups: Sendable {
+    var groups: [StackGroup]
+
+    static func decode(_ bytes: [UInt8]) throws -> StackGroups {
+        let body = try JSONDecoder().decode(Body.self, from: Data(bytes))
+        return StackGroups(groups: body.groups.map { group in
+            StackGroup(count: group.count, waitReason: group.waitReason,
+                       frames: group.frames.map { StackFrame(function: $0.function ?? $0.address ?? "?", image: $0.image) },
+                       longestBlocked: group.threads?.compactMap(\.blockedFor).max())
+        })
+    }
+
+    private struct Body: Decodable {
+        var groups: [Group]
+    }
+
+    private struct Group: Decodable {
+        var count: Int
+        var waitReason: String
+        var threads: [Thread]?
+        var frames: [Frame]
+    }
+
+    private struct Thread: Decodable {
+        var blockedFor: Double?
+    }
+
+    private struct Frame: Decodable {
+        var address: String?
+        var function: String?
+        var image: String?
+    }
+}
+
+/// Threads of one process that share a stack and a wait reason.
+struct StackGroup: Sendable {
+    var count: Int
+    var waitReason: String
+    /// Leaf first.
+    var frames: [StackFrame]
+    /// The longest time one of its threads has gone without CPU progress, seconds.
+    var longestBlocked: Double?
+}
+
+struct StackFrame: Sendable, Hashable {
+    /// The function's readable name, or the address when it has none.
+    var function: String
+    /// The image's file name (libc.so.6, the executable).
+    var image: String?
+}

@@ -1,0 +1,3 @@
+import PMPCommands
+
+PMPCommand.main()
