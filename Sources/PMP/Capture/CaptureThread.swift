@@ -92,24 +92,15 @@ final class CaptureThread: Sendable {
     }
 
     private func startThread() {
-        let box = Unmanaged.passRetained(ThreadBody { [self] in self.main() })
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box.toOpaque())
-        if result == 0 {
-            pthread_detach(thread)
-        } else {
-            box.release()
-            fatalError("swift-pmp: cannot start the capture thread: \(String(cString: strerror(result)))")
+        do {
+            try startDetachedThread(name: "pmp-capture") { [self] in self.main() }
+        } catch {
+            fatalError("swift-pmp: cannot start the capture thread: \(error)")
         }
     }
 
     private func main() {
         pmp_block_async_signals()
-        _ = pmp_set_thread_name("pmp-capture")
         let tid = ThreadList.currentThreadID()
         state.withLock { $0.tid = tid }
         let context = Context()
@@ -147,11 +138,6 @@ final class CaptureThread: Sendable {
             }
         }
     }
-}
-
-private final class ThreadBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
 }
 
 /// A one-shot result handed from the capture thread to a waiting caller.

@@ -51,7 +51,7 @@ public final class Collector: Sendable {
             $0.startWall = Clock.wallSeconds()
             $0.startMono = Clock.monotonicNanoseconds()
         }
-        try startThread(name: "pmp-sampler") { collector.run() }
+        try startDetachedThread(name: "pmp-sampler") { collector.run() }
         return collector
     }
 
@@ -302,12 +302,10 @@ public final class Collector: Sendable {
 
 public enum CollectorError: Error, CustomStringConvertible, Sendable {
     case badRate(Double)
-    case threadStart(Int32)
 
     public var description: String {
         switch self {
         case .badRate(let rate): return "the sampling rate must be a positive number of Hz, not \(rate)"
-        case .threadStart(let code): return "cannot start the sampler thread: \(String(cString: strerror(code)))"
         }
     }
 }
@@ -348,31 +346,5 @@ final class Wakeup: @unchecked Sendable {
             _ = pthread_cond_timedwait(&condition, &mutex, &time)
         }
         pthread_mutex_unlock(&mutex)
-    }
-}
-
-/// Starts a detached pthread (not a Swift task, not a Dispatch worker) running `body`.
-func startThread(name: String, _ body: @escaping () -> Void) throws {
-    let box = Unmanaged.passRetained(ThreadStart(body: body, name: name))
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
-        _ = pmp_set_thread_name(start.name)
-        start.body()
-        return nil
-    }, box.toOpaque())
-    guard result == 0 else {
-        box.release()
-        throw CollectorError.threadStart(result)
-    }
-    pthread_detach(thread)
-}
-
-private final class ThreadStart {
-    let body: () -> Void
-    let name: String
-    init(body: @escaping () -> Void, name: String) {
-        self.body = body
-        self.name = name
     }
 }
