@@ -65,7 +65,7 @@ struct CancelCommand: ParsableCommand {
     static func cancel(id: String, message: String?, on endpoint: Endpoint,
                        client: HTTPClient) throws(HTTPClientError) -> HTTPResponse {
         let body = message.map { (try? JSONEncoder().encode(["message": $0])).map { Array($0) } ?? [] }
-        return try client.send("DELETE", "/procs/" + percentEncoded(id), to: endpoint, body: body,
+        return try client.send("DELETE", "/procs/" + PercentEncoding.encode(id), to: endpoint, body: body,
                                contentType: body == nil ? nil : "application/json")
     }
 
@@ -84,20 +84,5 @@ struct CancelCommand: ParsableCommand {
         default:
             return (EndpointAnswer.failure(response, from: endpoint, hasToken: hasToken), .failed)
         }
-    }
-
-    /// An id as one path segment.
-    static func percentEncoded(_ text: String) -> String {
-        var result = ""
-        for byte in text.utf8 {
-            let character = Character(Unicode.Scalar(byte))
-            if byte < 0x80, character.isLetter || character.isNumber || "-._~".contains(character) {
-                result.append(character)
-            } else {
-                let hex = String(byte, radix: 16, uppercase: true)
-                result += "%" + (hex.count == 1 ? "0" : "") + hex
-            }
-        }
-        return result
     }
 }

@@ -68,21 +68,7 @@ struct LinkCommand: ParsableCommand {
         if let fragment = base.firstIndex(of: "#") { base = String(base[..<fragment]) }
         let afterScheme = base.firstRange(of: "://").map { base[$0.upperBound...] } ?? Substring(base)
         if !afterScheme.contains("/") { base += "/" }
-        let hosts = endpoints.map { item($0.description) }.joined(separator: ",")
+        let hosts = endpoints.map { PercentEncoding.encode($0.description, keeping: ":/[]") }.joined(separator: ",")
         return base + "#/procs?host=" + hosts
-    }
-
-    private static func item(_ text: String) -> String {
-        var result = ""
-        for byte in text.utf8 {
-            let character = Character(Unicode.Scalar(byte))
-            if byte < 0x80, character.isLetter || character.isNumber || "-._~:/[]".contains(character) {
-                result.append(character)
-            } else {
-                let hex = String(byte, radix: 16, uppercase: true)
-                result += "%" + (hex.count == 1 ? "0" : "") + hex
-            }
-        }
-        return result
     }
 }
