@@ -39,10 +39,8 @@
 
 typedef struct {
     _Atomic uint64_t word;  // (generation << 2) | state
-    int32_t tid;
     int32_t depth;
     int32_t truncated;
-    int32_t reserved;
     uint64_t frames[];
 } pmp_slot;
 
@@ -660,7 +658,6 @@ static void capture_handler(int signo, siginfo_t *info, void *context) {
         return;
     }
 
-    slot->tid = (int32_t)syscall(SYS_gettid);
     int truncated = 0;
     int depth = own_space_ready ? walk_with_own_space(context, slot->frames, &truncated)
                                 : walk_with_local_space(context, slot->frames, &truncated);
@@ -726,7 +723,6 @@ uint64_t pmp_slot_arm(int index) {
         if (generation == 0) generation = 1;
         if (atomic_compare_exchange_weak_explicit(&slot->word, &word, make_word(generation, PMP_SLOT_REQUESTED),
                                                   memory_order_acq_rel, memory_order_acquire)) {
-            slot->tid = 0;
             slot->depth = 0;
             slot->truncated = 0;
             return generation;
@@ -765,8 +761,7 @@ int pmp_slot_abandon(int index, uint64_t generation) {
     return (int)(expected & 3);
 }
 
-int pmp_slot_read(int index, uint64_t generation, uint64_t *out, int capacity, int *truncated,
-                  int32_t *answered_tid) {
+int pmp_slot_read(int index, uint64_t generation, uint64_t *out, int capacity, int *truncated) {
     if (index < 0 || index >= slot_count) return -1;
     pmp_slot *slot = slot_at(index);
     uint64_t word = atomic_load_explicit(&slot->word, memory_order_acquire);
@@ -775,7 +770,6 @@ int pmp_slot_read(int index, uint64_t generation, uint64_t *out, int capacity, i
     if (depth > capacity) depth = capacity;
     memcpy(out, slot->frames, sizeof(uint64_t) * (size_t)depth);
     if (truncated) *truncated = slot->truncated || depth < slot->depth;
-    if (answered_tid) *answered_tid = slot->tid;
     return depth;
 }
 

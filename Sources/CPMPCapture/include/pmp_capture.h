@@ -53,10 +53,9 @@ int pmp_slot_state(int slot, uint64_t generation);
 int pmp_slot_abandon(int slot, uint64_t generation);
 
 /// Copies a DONE slot's frames into `out` (up to `capacity`); returns the frame count, or -1 when the slot
-/// is not DONE for `generation`. `truncated` is set when the stack was deeper than the slot; `answered_tid`
-/// is the thread that ran the handler.
-int pmp_slot_read(int slot, uint64_t generation, uint64_t *out, int capacity, int *truncated,
-                  int32_t *answered_tid);
+/// is not DONE for `generation`. `truncated` is set when the stack was deeper than the slot. The signal is
+/// thread-directed, so the thread that wrote the slot is the one it was sent to.
+int pmp_slot_read(int slot, uint64_t generation, uint64_t *out, int capacity, int *truncated);
 
 /// Releases a DONE slot back to IDLE after it was read.
 void pmp_slot_release(int slot, uint64_t generation);

@@ -207,17 +207,16 @@ final class CaptureEngine {
             let tid = threads[entry.index].tid
             if state == Int32(PMP_SLOT_DONE) {
                 var truncated: Int32 = 0
-                var answered: Int32 = 0
                 let count = buffer.withUnsafeMutableBufferPointer {
-                    pmp_slot_read(entry.slot, entry.generation, $0.baseAddress, Int32(depth), &truncated, &answered)
+                    pmp_slot_read(entry.slot, entry.generation, $0.baseAddress, Int32(depth), &truncated)
                 }
                 pmp_slot_release(entry.slot, entry.generation)
-                if count >= 0, answered == tid {
+                if count >= 0 {
                     threads[entry.index].addresses = Array(buffer[0..<Int(count)])
                     threads[entry.index].truncated = truncated != 0
                     continue
                 }
-                threads[entry.index].failure = .exited  // the id was reused by a new thread mid-capture
+                threads[entry.index].failure = .exited  // the slot was taken back meanwhile
                 continue
             }
             // No answer: find out why.
