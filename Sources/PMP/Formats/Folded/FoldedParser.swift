@@ -26,12 +26,12 @@ public enum FoldedParser {
                 process = String(first.dropFirst().dropLast())
                 parts = parts.dropFirst()
             }
-            if let first = parts.first, first.hasPrefix("{"), first.hasSuffix("}"), first.count >= 2 {
-                threadName = String(first.dropFirst().dropLast())
+            if let first = parts.first, let pattern = StackLabels.threadPattern(in: String(first)) {
+                threadName = pattern
                 parts = parts.dropFirst()
             }
-            if let first = parts.first, first.hasPrefix("["), first.hasSuffix("]"), first.count >= 2 {
-                reason = WaitReason(String(first.dropFirst().dropLast()))
+            if let first = parts.first, let label = StackLabels.waitReason(in: String(first)) {
+                reason = label
                 parts = parts.dropFirst()
             }
             let frames = parts.reversed().map { Frame(address: 0, function: String($0), image: "?") }

@@ -11,8 +11,7 @@ public enum FoldedRenderer {
             var parts: [String] = []
             parts.reserveCapacity(stack.frames.count + 3)
             if let process = stack.process { parts.append("<" + clean(process) + ">") }
-            if options.byThread, let thread = stack.threadName { parts.append("{" + clean(thread) + "}") }
-            if options.byState, let reason = stack.waitReason { parts.append("[" + clean(reason.rawValue) + "]") }
+            parts += StackLabels.names(for: stack, options: options).map(clean)
             for frame in stack.frames.reversed() { parts.append(clean(frame.function)) }
             if parts.isEmpty { parts.append("[no frames]") }
             let line = parts.joined(separator: ";")

@@ -1,7 +1,7 @@
 /// The pseudo-frames put above a stack's root to split a graph by thread and by state, written the way
 /// `FoldedRenderer` writes them: `{worker-#}` for the thread-name pattern (`byThread`), `[condition wait]` for
-/// the wait reason (`byState`), thread outermost. Used by the flame graph and speedscope renderers; the
-/// speedscope parser reads them back.
+/// the wait reason (`byState`), thread outermost. Used by the folded, flame graph and speedscope renderers; the
+/// folded and speedscope parsers read them back.
 enum StackLabels {
     static func thread(_ pattern: String) -> String { "{" + pattern + "}" }
     static func state(_ reason: WaitReason) -> String { "[" + reason.rawValue + "]" }
