@@ -60,7 +60,8 @@ final class ProcessEntry: Sendable {
             if !state.cancelRequested {
                 state.cancelRequested = true
                 state.cancelMessage = message
-                state.log.append(StatusChange(time: .now(), status: ProcessStatus.cancelRequest(message: message)))
+                // A note in the history: the status the work is stuck in, and since when, stay what listings show.
+                state.log.note(StatusChange(time: .now(), status: ProcessStatus.cancelRequest(message: message)))
             }
             return .some(state.cancelHandler)
         }

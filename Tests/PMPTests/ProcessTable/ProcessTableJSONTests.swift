@@ -65,7 +65,7 @@ import Testing
         let second = procs[1]
         #expect(Set(second.keys) == ["id", "procTime", "statusTime", "status", "cancelling"], "no attrs when none")
         #expect(second["cancelling"] as? Bool == true)
-        #expect(second["status"] as? String == "[cancel request: stop it]")
+        #expect(second["status"] as? String == "init", "a cancel request is in the history only")
 
         // Whole numbers are written without a fraction, as Go does.
         let text = String(decoding: table.processListJSON(), as: UTF8.self)
@@ -73,6 +73,29 @@ import Testing
         #expect(text.contains(#""port":50000"#))
         request.finish()
         bare.finish()
+    }
+
+    @Test("a cancel request keeps the status the work is in and its time; it goes into the history only")
+    func cancelKeepsStatus() throws {
+        let table = ProcessTable()
+        let process = table.register()
+        try process.setStatus("querying")
+        let before = try #require(table.process(id: process.id))
+        usleep(2_000)  // so that a status time taken at the cancel could not equal the old one
+        #expect(table.cancel(id: process.id, message: "too slow") == .cancelled)
+        let after = try #require(table.process(id: process.id))
+        #expect(after.status == "querying")
+        #expect(after.statusTime == before.statusTime, "time in status does not restart")
+        #expect(after.isCancelling)
+        #expect(table.history(id: process.id)?.changes.map(\.status) == ["init", "querying", "[cancel request: too slow]"])
+
+        let listed = try #require(try Self.object(table.processListJSON())["procs"] as? [[String: Any]])
+        #expect(listed.first?["status"] as? String == "querying")
+        #expect(listed.first?["cancelling"] as? Bool == true)
+        // A status reported after the request (cleanup) is the current one again.
+        try? process.setStatus("rolling back")
+        #expect(table.process(id: process.id)?.status == "rolling back")
+        process.finish()
     }
 
     @Test("finished entries are listed only when asked, with their final status and cancelling false")
