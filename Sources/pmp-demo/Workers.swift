@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PMP
+import Synchronization
 
 /// Threads blocked in known ways, each in a function of its own name, so that a dump can be checked.
 enum Workers {
@@ -18,6 +19,10 @@ enum Workers {
     nonisolated(unsafe) static var contendedMutex = pthread_mutex_t()
     nonisolated(unsafe) static var pipeFDs: [Int32] = [-1, -1]
     nonisolated(unsafe) static var sink: UInt64 = 0
+    /// Swift's own lock (a PI futex on Linux), held for ever by "swift-lock-holder".
+    static let swiftMutex = Mutex<UInt64>(0)
+    /// Threads waiting on `swiftMutex`.
+    static let swiftMutexWaiters = 2
 
     static func prepare() {
         pthread_cond_init(&condition, nil)
@@ -25,7 +30,12 @@ enum Workers {
         pthread_mutex_init(&contendedMutex, nil)
         pipeFDs.withUnsafeMutableBufferPointer { _ = pipe($0.baseAddress!) }
         // One thread holds the contended mutex for ever (it sleeps while holding it).
-        startThread(name: "mutex-holder") { holdingMutexWhileSleeping() }
+        startThread(name: "lock-holder") { holdingMutexWhileSleeping() }
+        // And one holds a Synchronization.Mutex, with waiters of its own.
+        startThread(name: "swift-lock-holder") { holdingSwiftMutexWhileSleeping() }
+        for index in 0..<swiftMutexWaiters {
+            startThread(name: "swift-mutex-\(index)") { blockedOnSwiftMutex() }
+        }
     }
 
     static func start(_ kind: Kind, index: Int) {
@@ -55,6 +65,21 @@ enum Workers {
     @inline(never) static func holdingMutexWhileSleeping() {
         pthread_mutex_lock(&contendedMutex)
         while true { sleepingInNanosleep() }
+    }
+
+    @inline(never) static func holdingSwiftMutexWhileSleeping() {
+        swiftMutex.withLock { value in
+            var request = timespec(tv_sec: 3600, tv_nsec: 0)
+            while true {
+                value &+= 1
+                nanosleep(&request, nil)
+            }
+        }
+    }
+
+    @inline(never) static func blockedOnSwiftMutex() {
+        // Taken and given back in a loop: a waiter that got there before the holder does not keep it.
+        while true { swiftMutex.withLock { $0 &+= 1 } }
     }
 
     @inline(never) static func sleepingInNanosleep() {

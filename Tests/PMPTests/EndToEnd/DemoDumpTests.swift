@@ -41,7 +41,7 @@ import Testing
         }
         #expect(sleepers.count == (blocking + 1) / 4 + 1)
         #expect(sleepers.allSatisfy { $0.waitReason == .sleep })
-        let holder = try #require(dump.snapshot.threads.first { $0.name == "mutex-holder" })
+        let holder = try #require(dump.snapshot.threads.first { $0.name == "lock-holder" })
         #expect(holder.frames.contains { $0.function.contains("holdingMutexWhileSleeping") })
 
         // Demangled Swift names with source lines from DWARF, and registered names.
