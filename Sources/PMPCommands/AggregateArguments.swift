@@ -38,6 +38,9 @@ public struct AggregateArguments: ParsableArguments {
     @Flag(help: "Print stacks from the root down (text); the default is leaf first, like the classic poor man's profiler.")
     public var rootFirst = false
 
+    @Flag(help: "Show complete demangled names (module, parameter and return types) instead of the short ones Swift's crash backtracer prints.")
+    public var fullNames = false
+
     @Option(help: ArgumentHelp("Distinct stacks kept; samples of further ones are counted as dropped.", valueName: "N"))
     public var maxStacks: Int = AggregateOptions().maxStacks
 
@@ -72,7 +75,8 @@ public struct AggregateArguments: ParsableArguments {
             throw CommandFailure("\(error)")
         }
         progress.clear()
-        let profile = filter.apply(to: aggregator.finish())
+        let folded = aggregator.finish()
+        let profile = filter.apply(to: fullNames ? folded.showingFullNames : folded)
         let report = aggregator.report
 
         let title = "pmp-aggregate " + files.joined(separator: " ")

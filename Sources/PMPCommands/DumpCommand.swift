@@ -43,6 +43,9 @@ struct DumpCommand: ParsableCommand {
     @Flag(help: "Only threads the process registered with PMP.registerCurrentThread(name:).")
     var registered = false
 
+    @Flag(help: "Show complete demangled names (module, parameter and return types) instead of the short ones Swift's crash backtracer prints.")
+    var fullNames = false
+
     @Option(name: [.short, .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String = "-"
 
@@ -57,6 +60,7 @@ struct DumpCommand: ParsableCommand {
         var query = ["format=\(format.rawValue)"]
         if group { query.append("group=1") }
         if registered { query.append("threads=registered") }
+        if fullNames { query.append("names=full") }
         let client = connection.client
         let response = try EndpointArgument.perform { () throws(HTTPClientError) in
             try client.get("/stacks?" + query.joined(separator: "&"), from: endpoint)

@@ -27,7 +27,8 @@ enum Endpoints {
     /// as the root frame, `thread=1` the thread-name pattern, `rootfirst=1` prints text stacks from the root.
     static func renderOptions(_ query: QueryParameters, title: String) throws(BadRequest) -> RenderOptions {
         RenderOptions(rootFirst: try query.flag("rootfirst"), byState: try query.flag("state"),
-                      byThread: try query.flag("thread"), title: title)
+                      byThread: try query.flag("thread"), title: title,
+                      fullNames: try query.choice("names", default: false, ["short": false, "full": true]))
     }
 
     /// A failure of the capture machinery, as a 500 with its description.

@@ -64,7 +64,7 @@ public final class PMPServer: Sendable {
             }
         } catch {
             try? group.syncShutdownGracefully()
-            throw PMPServerError.bindFailed(configuration.listen, reason: "\(error)")
+            throw PMPServerError.bindFailed(configuration.listen, reason: Self.bindFailureReason(error))
         }
 
         let bound = Self.listenAddress(of: channel, configured: configuration.listen)
@@ -116,6 +116,14 @@ public final class PMPServer: Sendable {
     deinit { stop() }
 
     // MARK: - Set-up
+
+    /// NIO describes a failed bind as `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)`; the
+    /// system's reason alone ("address already in use") reads as the end of our sentence.
+    static func bindFailureReason(_ error: any Error) -> String {
+        guard let error = error as? IOError else { return "\(error)" }
+        let text = String(cString: strerror(error.errnoCode))
+        return text.prefix(1).lowercased() + text.dropFirst()
+    }
 
     private static func setUpConnection(_ channel: any Channel, core: ServerCore) throws {
         let pipeline = channel.pipeline.syncOperations

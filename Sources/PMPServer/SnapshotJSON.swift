@@ -7,8 +7,9 @@ import PMP
 ///      "threads":[
 ///        {"tid":4243, "name":"cond-0", "state":"S", "waitReason":"condition wait", "blockedFor":12.345,
 ///         "cpuTime":0.01, "failure":null, "truncated":false,
-///         "frames":[{"address":"0x00007f5a1c2d3e4f", "function":"pthread_cond_wait", "file":"./nptl/x.c",
-///                    "line":57, "image":"libc.so.6", "inlined":false}, …]},
+///         "frames":[{"address":"0x00007f5a1c2d3e4f", "function":"pthread_cond_wait",
+///                    "fullFunction":"pthread_cond_wait", "file":"./nptl/x.c", "line":57, "image":"libc.so.6",
+///                    "inlined":false}, …]},
 ///        {"tid":4250, "name":"blocker", "state":"S", "waitReason":"no answer", "blockedFor":null,
 ///         "cpuTime":0, "failure":"signal blocked", "truncated":false, "frames":[]}]}
 ///
@@ -16,7 +17,9 @@ import PMP
 /// (time without CPU progress, null when unknown or running) and `cpuTime` are seconds; `state` is the kernel's
 /// one-letter state; `failure` says why a thread has no stack ("signal blocked", "exited", "timed out", …).
 /// Frames go from the leaf (first) to the root; `address` is a hex string (JavaScript numbers cannot hold every
-/// 64-bit address); `file` and `line` are null without debug information; `inlined` marks a function inlined
+/// 64-bit address); `function` is the name as Swift's crash backtracer prints it (`closure #1 in static
+/// Workers.startThread(name:_:)`), `fullFunction` the complete demangled name (module, parameter and return
+/// types), the same for C functions; `file` and `line` are null without debug information; `inlined` marks a function inlined
 /// into the frame that follows it (same address). `truncated` says the stack was cut at `maxDepth` frames.
 ///
 /// With `?group=1`, threads with the same frames and wait reason fold into one group, largest first (like Go's
@@ -151,6 +154,8 @@ enum SnapshotJSON {
             json.string(hexAddress(frame.address))
             json.key("function")
             json.string(frame.function)
+            json.key("fullFunction")
+            json.string(frame.fullFunction)
             json.key("file")
             json.string(frame.file)
             json.key("line")

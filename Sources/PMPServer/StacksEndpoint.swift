@@ -7,7 +7,9 @@ import PMP
 /// - `group=1`: identical stacks fold into one with a count (JSON groups; for text, the poor man's profiler
 ///   listing "count, then stack", most frequent first; folded output is always grouped);
 /// - `threads=registered`: only threads registered with `PMP.registerCurrentThread(name:)`;
-/// - `state=1`, `thread=1`: folded and grouped text put the wait reason / thread-name pattern in the stack.
+/// - `state=1`, `thread=1`: folded and grouped text put the wait reason / thread-name pattern in the stack;
+/// - `names=full`: frames show complete demangled names, not the short ones Swift's crash backtracer prints
+///   (JSON always has both: `function` and `fullFunction`).
 ///
 /// The capture and symbols are done on PMP's capture thread; the event loop waits for nothing.
 enum StacksEndpoint {
@@ -30,6 +32,7 @@ enum StacksEndpoint {
     }
 
     static func render(_ snapshot: Snapshot, format: Format, grouped: Bool, options: RenderOptions) -> ServerResponse {
+        let snapshot = options.fullNames ? snapshot.showingFullNames : snapshot
         switch format {
         case .json:
             return .json(grouped ? SnapshotJSON.renderGrouped(snapshot) : SnapshotJSON.render(snapshot))

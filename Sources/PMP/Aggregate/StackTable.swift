@@ -158,11 +158,12 @@ final class StackTable {
     }
 
     private func makeFrame(_ record: FrameRecord) -> Frame {
-        var function = strings.string(record.function)
-        if options.demangle, let first = function.utf8.first, first == UInt8(ascii: "$") || first == UInt8(ascii: "_") {
-            function = Demangler.demangle(function)
+        let symbol = strings.string(record.function)
+        var function = (short: symbol, full: symbol)
+        if options.demangle, let first = symbol.utf8.first, first == UInt8(ascii: "$") || first == UInt8(ascii: "_") {
+            function = Demangler.names(symbol)
         }
-        return Frame(address: record.address, function: function,
+        return Frame(address: record.address, function: function.short, fullFunction: function.full,
                      file: record.file >= 0 ? strings.string(record.file) : nil,
                      line: record.line >= 0 ? record.line : nil,
                      image: record.image >= 0 ? strings.string(record.image) : "?",

@@ -46,18 +46,27 @@ public struct RenderOptions: Sendable, Hashable {
     public var byThread: Bool
     /// A title for formats that show one (SVG, speedscope).
     public var title: String
+    /// Frames show their complete demangled names rather than the short ones (`Frame.fullFunction`).
+    public var fullNames: Bool
 
-    public init(rootFirst: Bool = false, byState: Bool = false, byThread: Bool = false, title: String = "swift-pmp profile") {
+    public init(rootFirst: Bool = false, byState: Bool = false, byThread: Bool = false, title: String = "swift-pmp profile",
+                fullNames: Bool = false) {
         self.rootFirst = rootFirst
         self.byState = byState
         self.byThread = byThread
         self.title = title
+        self.fullNames = fullNames
     }
 }
 
 extension Profile {
     /// The profile written in `format`.
     public func rendered(as format: ProfileFormat, options: RenderOptions = RenderOptions()) -> [UInt8] {
+        if options.fullNames {
+            var options = options
+            options.fullNames = false
+            return showingFullNames.rendered(as: format, options: options)
+        }
         switch format {
         case .text: return Array(ProfileTextRenderer.render(self, options: options).utf8)
         case .folded: return Array(FoldedRenderer.render(self, options: options).utf8)

@@ -114,7 +114,7 @@ public final class Collector: Sendable {
         var builder = ProfileBuilder(maxStacks: Int.max, keepThreadNames: options.keepThreadNames)
         for (key, count) in zip(keys, counts) {
             let frames = key.addresses.isEmpty ? [] : Symbolizer.shared.symbolize(key.addresses)
-            let reason = WaitReasonClassifier.classify(kernelState: String(key.state), functions: frames.lazy.map(\.function))
+            let reason = WaitReasonClassifier.classify(kernelState: String(key.state), functions: frames.lazy.map(\.fullFunction))
             builder.add(frames: frames, count: count, waitReason: reason, threadName: key.threadName)
         }
         builder.addDropped(dropped)

@@ -69,3 +69,14 @@ public struct Profile: Sendable, Hashable, Codable {
         return Int64((1e9 / rate).rounded())
     }
 }
+
+extension Profile {
+    /// The profile with every frame showing its full name (`--full-names`).
+    public var showingFullNames: Profile {
+        var profile = self
+        for index in profile.stacks.indices {
+            profile.stacks[index].frames = profile.stacks[index].frames.map(\.showingFullName)
+        }
+        return profile
+    }
+}

@@ -20,3 +20,14 @@ public struct Snapshot: Sendable, Hashable, Codable {
     /// Threads whose stack was captured.
     public var capturedCount: Int { threads.lazy.filter { $0.failure == nil }.count }
 }
+
+extension Snapshot {
+    /// The snapshot with every frame showing its full name (`--full-names`).
+    public var showingFullNames: Snapshot {
+        var snapshot = self
+        for index in snapshot.threads.indices {
+            snapshot.threads[index].frames = snapshot.threads[index].frames.map(\.showingFullName)
+        }
+        return snapshot
+    }
+}

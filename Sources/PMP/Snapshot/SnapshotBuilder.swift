@@ -15,7 +15,7 @@ public enum SnapshotBuilder {
                 stack = known
             } else {
                 let frames = thread.addresses.isEmpty ? [] : symbolizer.symbolize(thread.addresses)
-                stack = (frames, WaitReasonClassifier.classify(kernelState: state, functions: frames.lazy.map(\.function)))
+                stack = (frames, WaitReasonClassifier.classify(kernelState: state, functions: frames.lazy.map(\.fullFunction)))
                 stacks[key] = stack
             }
             let reason = thread.failure != nil ? WaitReason.noAnswer : stack.reason

@@ -135,9 +135,9 @@ final class DwflSession {
 
         var offset: GElf_Off = 0
         var symbol = GElf_Sym()
-        var function = "?"
+        var function = (short: "?", full: "?")
         if let name = dwfl_module_addrinfo(module, Dwarf_Addr(address), &offset, &symbol, nil, nil, nil) {
-            function = Demangler.demangle(String(cString: name))
+            function = Demangler.names(String(cString: name))
         }
 
         var file: String?
@@ -156,24 +156,26 @@ final class DwflSession {
             inlined = inlineChain(unit: &unit.die, pc: pc)
         }
         guard !inlined.isEmpty else {
-            return [Frame(address: address, function: function, file: file, line: line, image: image)]
+            return [Frame(address: address, function: function.short, fullFunction: function.full, file: file,
+                          line: line, image: image)]
         }
         // inlined[i] is an inlined call whose body holds the pc; its call site lies in the next scope out.
         var frames: [Frame] = []
         var currentFile = file
         var currentLine = line
         for scope in inlined {
-            frames.append(Frame(address: address, function: scope.name, file: currentFile, line: currentLine,
-                                image: image, inlined: true))
+            frames.append(Frame(address: address, function: scope.name.short, fullFunction: scope.name.full,
+                                file: currentFile, line: currentLine, image: image, inlined: true))
             currentFile = scope.callFile ?? currentFile
             currentLine = scope.callLine ?? currentLine
         }
-        frames.append(Frame(address: address, function: function, file: currentFile, line: currentLine, image: image))
+        frames.append(Frame(address: address, function: function.short, fullFunction: function.full, file: currentFile,
+                            line: currentLine, image: image))
         return frames
     }
 
     private struct InlineScope {
-        var name: String
+        var name: (short: String, full: String)
         var callFile: String?
         var callLine: Int?
     }
@@ -257,18 +259,19 @@ final class DwflSession {
         return chain
     }
 
-    private static func name(of die: UnsafeMutablePointer<Dwarf_Die>) -> String {
+    private static func name(of die: UnsafeMutablePointer<Dwarf_Die>) -> (short: String, full: String) {
         var attribute = Dwarf_Attribute()
         for code in [DW_AT_linkage_name, DW_AT_MIPS_linkage_name] {
             if dwarf_attr_integrate(die, UInt32(code), &attribute) != nil, let text = dwarf_formstring(&attribute) {
-                return Demangler.demangle(String(cString: text))
+                return Demangler.names(String(cString: text))
             }
         }
-        if let text = dwarf_diename(die) { return Demangler.demangle(String(cString: text)) }
+        if let text = dwarf_diename(die) { return Demangler.names(String(cString: text)) }
         if dwarf_attr_integrate(die, UInt32(DW_AT_name), &attribute) != nil, let text = dwarf_formstring(&attribute) {
-            return String(cString: text)
+            let name = String(cString: text)
+            return (name, name)
         }
-        return "?"
+        return ("?", "?")
     }
 
     static func imageName(_ path: String) -> String {

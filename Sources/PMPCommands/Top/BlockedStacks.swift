@@ -11,14 +11,18 @@ struct BlockedStack: Sendable {
     var longestBlocked: Double?
 
     /// The stack in one line, leaf first: the leaf's run of system-library frames shows as its outermost frame,
-    /// the call the program made ("pthread_cond_wait", not the futex syscall under it).
+    /// the call the program made ("pthread_cond_wait", not the futex syscall under it), and the frames every
+    /// thread starts in (`_start`, `__libc_start_main`, `start_thread`, `__clone3`, thunks) are left out at the
+    /// root end, so that the width goes to the frames that tell stacks apart.
     var summary: String {
         var shown: [String] = []
         var index = 0
         while index + 1 < frames.count, Self.isSystemLibrary(frames[index].image), Self.isSystemLibrary(frames[index + 1].image) {
             index += 1
         }
-        while index < frames.count {
+        var end = frames.count
+        while end > index + 1, Self.isThreadEntry(FunctionName.short(frames[end - 1].function)) { end -= 1 }
+        while index < end {
             let name = FunctionName.short(frames[index].function)
             // Inlined frames and thunks often repeat their caller's short name.
             if shown.last != name { shown.append(name) }
@@ -26,6 +30,18 @@ struct BlockedStack: Sendable {
         }
         return shown.joined(separator: " ← ")
     }
+
+    /// Where threads begin: the C runtime's and the threading library's entry points, the unknown frame below
+    /// them, and the thunks and thread-start closures that only pass control on.
+    static func isThreadEntry(_ shortName: String) -> Bool {
+        threadEntries.contains(shortName) || shortName.hasPrefix("0x") || shortName.hasPrefix("closure in ThreadOpsPosix.run(")
+    }
+
+    private static let threadEntries: Set<String> = [
+        "?", "_start", "__libc_start_main", "__libc_start_main_impl", "__libc_start_call_main", "start_thread",
+        "__clone", "__clone3", "clone", "clone3", "__GI___clone", "__GI___clone3", "__GI___clone_internal",
+        "thunk", "swift_task_run", "_dispatch_worker_thread", "_dispatch_worker_thread2",
+    ]
 
     private static func isSystemLibrary(_ image: String?) -> Bool {
         guard let image else { return false }

@@ -9,7 +9,9 @@ struct StackGroups: Sendable {
         let body = try JSONDecoder().decode(Body.self, from: Data(bytes))
         return StackGroups(groups: body.groups.map { group in
             StackGroup(count: group.count, waitReason: group.waitReason,
-                       frames: group.frames.map { StackFrame(function: $0.function ?? $0.address ?? "?", image: $0.image) },
+                       frames: group.frames.map {
+                           StackFrame(function: $0.fullFunction ?? $0.function ?? $0.address ?? "?", image: $0.image)
+                       },
                        longestBlocked: group.threads?.compactMap(\.blockedFor).max())
         })
     }
@@ -32,6 +34,7 @@ struct StackGroups: Sendable {
     private struct Frame: Decodable {
         var address: String?
         var function: String?
+        var fullFunction: String?
         var image: String?
     }
 }
@@ -47,7 +50,7 @@ struct StackGroup: Sendable {
 }
 
 struct StackFrame: Sendable, Hashable {
-    /// The function's readable name, or the address when it has none.
+    /// The function's full demangled name (what stacks merge by), or the address when it has none.
     var function: String
     /// The image's file name (libc.so.6, the executable).
     var image: String?

@@ -84,6 +84,21 @@ import Testing
         #expect(run.stderr == "pmp-aggregate: read 218 lines: 1 dump (gdb 1), 18 stacks, 10 distinct; 0 lines could not be placed\n")
     }
 
+    @Test("gdb's mangled Swift names come out short, as Swift's backtracer prints them; --full-names keeps them whole")
+    func shortAndFullNames() throws {
+        let short = try Self.run(["--format", "folded", Self.gdbFixture])
+        #expect(short.status == 0)
+        #expect(short.output.contains(";closure #1 in static Workers.startThread(name:_:);"), "\(short.output)")
+        #expect(!short.output.contains("pmp_demo.Workers"), "no module names")
+        let full = try Self.run(["--format", "folded", "--full-names", Self.gdbFixture])
+        #expect(full.status == 0)
+        #expect(full.output.contains(";closure #1 (Swift.Optional<Swift.UnsafeMutableRawPointer>) -> "
+            + "Swift.Optional<Swift.UnsafeMutableRawPointer> in static pmp_demo.Workers.startThread(name: Swift.String, "
+            + "_: () -> ()) -> ();"), "\(full.output)")
+        // Folding is by the symbols read, not the names shown: both give the same counts.
+        #expect(Self.folded(short.output).values.sorted() == Self.folded(full.output).values.sorted())
+    }
+
     @Test("an empty file: an empty profile, and the summary says no dumps were found")
     func emptyFile() throws {
         let path = try Self.temporaryFile("empty.log", Data())

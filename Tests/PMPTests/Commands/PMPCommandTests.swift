@@ -30,6 +30,18 @@ import Testing
         #expect(object["pid"] as? Int == Int(fleet.demos[0].pid))
         let threads = try #require(object["threads"] as? [[String: Any]])
         #expect(threads.contains { $0["name"] as? String == "main" })
+        // Every frame has its short and its full name; the full one keeps module and types.
+        let frames = threads.flatMap { $0["frames"] as? [[String: Any]] ?? [] }
+        #expect(!frames.isEmpty && frames.allSatisfy { $0["function"] is String && $0["fullFunction"] is String })
+        let condition = try #require(frames.first { ($0["function"] as? String) == "static Workers.blockedInConditionWait()" })
+        #expect(condition["fullFunction"] as? String == "static pmp_demo.Workers.blockedInConditionWait() -> ()")
+
+        // --full-names: the dump shows the full names, and still parses back.
+        let full = try PMPTool.run(["dump", endpoint, "--full-names"])
+        #expect(full.status == 0, "stderr: \(full.stderr)")
+        #expect(full.stdout.contains(" static pmp_demo.Workers.blockedInConditionWait() -> () at "))
+        #expect(!text.stdout.contains("pmp_demo.Workers"), "short names by default")
+        #expect(DumpParser.parse(full.stdout).count == 1)
 
         let grouped = try PMPTool.run(["dump", endpoint, "--format", "json", "--group"])
         let groups = try #require((try JSONSerialization.jsonObject(with: Data(grouped.stdout.utf8)) as? [String: Any])?["groups"]

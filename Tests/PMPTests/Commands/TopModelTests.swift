@@ -126,6 +126,30 @@ import Testing
         #expect(merged.map(\.threads) == merged.map(\.threads).sorted(by: >), "most threads first")
     }
 
+    @Test("the panel's stack shows the innermost frames: the frames every thread starts in are left out at the root")
+    func stackSummaryWithoutThreadEntries() {
+        func frames(_ names: [(String, String)]) -> [StackFrame] { names.map { StackFrame(function: $0.0, image: $0.1) } }
+        let worker = BlockedStack(waitReason: "condition wait", frames: frames([
+            ("__futex_abstimed_wait_common", "libc.so.6"), ("pthread_cond_wait@@GLIBC_2.3.2", "libc.so.6"),
+            ("static pmp_demo.Workers.blockedInConditionWait() -> ()", "pmp-demo"),
+            ("closure #1 () -> () in static pmp_demo.Workers.start(_: pmp_demo.Workers.Kind, index: Swift.Int) -> ()", "pmp-demo"),
+            ("reabstraction thunk helper from @escaping @callee_guaranteed () -> () to @escaping @callee_guaranteed (@in_guaranteed ()) -> (@out ())", "pmp-demo"),
+            ("start_thread", "libc.so.6"), ("__clone3", "libc.so.6"),
+        ]), threads: 3, hosts: ["h1:1"], longestBlocked: 1)
+        #expect(worker.summary == "pthread_cond_wait ← Workers.blockedInConditionWait() ← closure in Workers.start(_:index:)")
+        let main = BlockedStack(waitReason: "sleep", frames: frames([
+            ("__GI___clock_nanosleep", "libc.so.6"), ("__sleep", "libc.so.6"), ("pmp_demo_main", "pmp-demo"),
+            ("__libc_start_call_main", "libc.so.6"), ("__libc_start_main_impl", "libc.so.6"), ("_start", "pmp-demo"),
+        ]), threads: 1, hosts: ["h1:1"], longestBlocked: 1)
+        #expect(main.summary == "__sleep ← pmp_demo_main")
+        let eventLoop = BlockedStack(waitReason: "event loop", frames: frames([
+            ("epoll_wait", "libc.so.6"),
+            ("@objc closure #1 (Swift.Optional<Swift.UnsafeMutableRawPointer>) -> Swift.Optional<Swift.UnsafeMutableRawPointer> in closure #1 (Swift.UnsafeMutablePointer<Swift.Optional<Swift.UInt>>) -> Swift.Int32 in static NIOPosix.ThreadOpsPosix.run(handle: inout Swift.Optional<NIOPosix.PthreadWrapper>, args: NIOPosix.Box<(body: (NIOPosix.NIOThread) -> (), name: Swift.Optional<Swift.String>)>) -> ()", "app"),
+            ("start_thread", "libc.so.6"), ("__clone3", "libc.so.6"),
+        ]), threads: 1, hosts: ["h1:1"], longestBlocked: 1)
+        #expect(eventLoop.summary == "epoll_wait", "a stack of nothing but entries keeps its leaf")
+    }
+
     @Test("function names shortened for the panel", arguments: [
         ("static pmp_demo.Workers.blockedInConditionWait() -> ()", "Workers.blockedInConditionWait()"),
         ("pthread_cond_wait@@GLIBC_2.3.2", "pthread_cond_wait"),

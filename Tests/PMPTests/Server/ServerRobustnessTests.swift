@@ -188,6 +188,22 @@ import Testing
         }
     }
 
+    @Test("a port in use: one plain sentence naming the address and the reason")
+    func portInUse() throws {
+        let first = try PMPServer.start(PMPServerConfiguration(listen: .tcp(host: "127.0.0.1", port: 0), processTable: ProcessTable()))
+        defer { first.stop() }
+        guard case .tcp(_, let port) = first.localAddress else { throw TestFailure("not tcp") }
+        do {
+            let second = try PMPServer.start(PMPServerConfiguration(listen: .tcp(host: "127.0.0.1", port: port),
+                                                                    processTable: ProcessTable()))
+            second.stop()
+            Issue.record("a second server bound the same port")
+        } catch {
+            let message = "\(error)"
+            #expect(message == "cannot listen on 127.0.0.1:\(port): address already in use", "\(message)")
+        }
+    }
+
     @Test("without a token, cancel from another machine or another origin's page is refused (403); locally it works")
     func cancelNeedsLocalPeerWithoutToken() async throws {
         let table = ProcessTable()

@@ -13,6 +13,23 @@ import Testing
         #expect(Demangler.demangle("$sgarbage") == "$sgarbage")
     }
 
+    @Test("short names are the ones Swift's crash backtracer prints; the full ones stay available")
+    func shortNames() {
+        let specialized = Demangler.names("$s8pmp_demo7WorkersO19sleepingInNanosleepyyFZTf4d_n")
+        #expect(specialized.short == "specialized static Workers.sleepingInNanosleep()")
+        #expect(specialized.full
+            == "function signature specialization <Arg[0] = Dead> of static pmp_demo.Workers.sleepingInNanosleep() -> ()")
+        let closure = Demangler.names("$s8pmp_demo7WorkersO11startThread4name_ySS_yyctFZSvSgAFcfU_")
+        #expect(closure.short == "closure #1 in static Workers.startThread(name:_:)")
+        #expect(closure.full == "closure #1 (Swift.Optional<Swift.UnsafeMutableRawPointer>) -> "
+            + "Swift.Optional<Swift.UnsafeMutableRawPointer> in static pmp_demo.Workers.startThread(name: Swift.String, "
+            + "_: () -> ()) -> ()")
+        #expect(Demangler.names("_ZNSt6vectorIiSaIiEE9push_backERKi").short
+            == "std::vector<int, std::allocator<int> >::push_back(int const&)")
+        #expect(Demangler.names("pthread_cond_wait") == ("pthread_cond_wait", "pthread_cond_wait"))
+        #expect(Demangler.names("$sgarbage") == ("$sgarbage", "$sgarbage"))
+    }
+
     @Test("an address of this test binary resolves to a demangled function with file and line")
     func ownFunction() throws {
         let thread = TestThread.parkedInKnownFunction()
@@ -20,7 +37,8 @@ import Testing
         let raw = try PMP.capture(CaptureOptions(threads: .threads([thread.tid])))
         let frames = Symbolizer.shared.symbolize(try #require(raw.threads.first).addresses)
         let frame = try #require(frames.first { $0.function.contains("parkedInTestFunction") })
-        #expect(frame.function == "PMPTests.parkedInTestFunction(PMPTests.TestThread) -> ()")
+        #expect(frame.function == "parkedInTestFunction(_:)")
+        #expect(frame.fullFunction == "PMPTests.parkedInTestFunction(PMPTests.TestThread) -> ()")
         #expect(frame.file?.hasSuffix("CaptureEngineTests.swift") == true)
         #expect(frame.line != nil)
         #expect(frame.image.contains("PackageTests"))

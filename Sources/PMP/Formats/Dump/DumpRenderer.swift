@@ -6,12 +6,13 @@
 ///     pmp[4242.1] thread 4243 "cond-0" [condition wait, 12.345s] state=S cpu=0.010s
 ///     pmp[4242.1]   #0  0x00007f5a1c2d3e4f __futex_abstimed_wait_common in libc.so.6
 ///     pmp[4242.1]   #1  0x00007f5a1c2d6a10 pthread_cond_wait in libc.so.6
-///     pmp[4242.1]   #2  0x000055d1c3a1b2c4 pmp_demo.blockedInConditionWait() -> () at /src/Workers.swift:42 in pmp-demo
+///     pmp[4242.1]   #2  0x000055d1c3a1b2c4 static Workers.blockedInConditionWait() at /src/Workers.swift:42 in pmp-demo
 ///     pmp[4242.1]   ... truncated at 128 frames
 ///     pmp[4242.1] thread 4250 "blocker" [no answer: signal blocked] state=S cpu=0.000s
 ///     pmp[4242.1] end
 ///
-/// Frame lines: index, address, `[inlined] ` for a function inlined into the next frame, the function,
+/// Frame lines: index, address, `[inlined] ` for a function inlined into the next frame, the function (its
+/// short name, as Swift's crash backtracer prints it; `Snapshot.showingFullNames` for the complete ones),
 /// ` at FILE[:LINE]` when known, ` in IMAGE`. File and image have spaces and `%` percent-encoded; the thread
 /// name is a quoted string with backslash escapes.
 public enum DumpRenderer {

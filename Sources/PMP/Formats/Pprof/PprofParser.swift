@@ -34,6 +34,7 @@ public enum PprofParser {
 
     private struct RawFunction {
         var name: Int64 = 0
+        var systemName: Int64 = 0
         var filename: Int64 = 0
     }
 
@@ -140,6 +141,7 @@ public enum PprofParser {
                 try forEachField(of: field) { inner in
                     if inner.number == PprofSchema.Function.id { id = try unsigned(inner) }
                     if inner.number == PprofSchema.Function.name { function.name = try integer(inner) }
+                    if inner.number == PprofSchema.Function.systemName { function.systemName = try integer(inner) }
                     if inner.number == PprofSchema.Function.filename { function.filename = try integer(inner) }
                 }
                 functions[id] = function
@@ -186,7 +188,11 @@ public enum PprofParser {
                     throw .invalid("location \(id) refers to missing function \(line.functionID)")
                 }
                 let file = try string(function.filename)
-                result.append(Frame(address: location.address, function: try string(function.name),
+                let name = try string(function.name)
+                // Other writers put the mangled symbol there.
+                let systemName = Demangler.demangle(try string(function.systemName))
+                result.append(Frame(address: location.address, function: name,
+                                    fullFunction: systemName.isEmpty || systemName == name ? nil : systemName,
                                     file: file.isEmpty ? nil : file, line: line.line > 0 ? Int(line.line) : nil,
                                     image: image, inlined: position < location.lines.count - 1))
             }

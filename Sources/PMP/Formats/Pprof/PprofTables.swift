@@ -1,13 +1,16 @@
 /// The tables of a pprof message being written: strings, functions, locations and mappings, each entry made once
 /// and referred to by index or id.
 struct PprofTables {
+    /// Functions are told apart by their full names: short ones can agree for different functions.
     private struct FunctionKey: Hashable {
-        var name: String
+        var fullName: String
         var file: String?
     }
 
     private struct FunctionEntry {
         var name: Int64
+        /// 0 when the full name is the name.
+        var systemName: Int64
         var file: Int64
     }
 
@@ -85,9 +88,11 @@ struct PprofTables {
     }
 
     private mutating func function(for frame: Frame) -> UInt64 {
-        let key = FunctionKey(name: frame.function, file: frame.file)
+        let key = FunctionKey(fullName: frame.fullFunction, file: frame.file)
         if let id = functionIDs[key] { return id }
-        functions.append(FunctionEntry(name: string(frame.function), file: frame.file.map { string($0) } ?? 0))
+        functions.append(FunctionEntry(name: string(frame.function),
+                                       systemName: frame.fullFunction == frame.function ? 0 : string(frame.fullFunction),
+                                       file: frame.file.map { string($0) } ?? 0))
         let id = UInt64(functions.count)
         functionIDs[key] = id
         return id
@@ -163,8 +168,9 @@ struct PprofTables {
             message.writeMessage(PprofSchema.Profile.function) { entry in
                 entry.writeVarint(PprofSchema.Function.id, UInt64(offset + 1))
                 entry.writeInt64(PprofSchema.Function.name, function.name)
-                // No system_name: our names are already demangled, and a system name equal to the name makes
-                // pprof take it for raw C++ and strip every "(…)" and "<…>" from what it shows.
+                // system_name only when it differs (the full name): one equal to the name makes pprof take it
+                // for raw C++ and strip every "(…)" and "<…>" from what it shows.
+                if function.systemName != 0 { entry.writeInt64(PprofSchema.Function.systemName, function.systemName) }
                 if function.file != 0 { entry.writeInt64(PprofSchema.Function.filename, function.file) }
             }
         }
