@@ -140,7 +140,8 @@ final class StackTable {
         guard let found else { return -1 }
         if found.inserted {
             frameRecords.append(FrameRecord(
-                function: strings.intern(function)!.id,
+                // Folded by function, the key is the name: not stored twice (-1).
+                function: options.foldBy == .function ? -1 : strings.intern(function)!.id,
                 file: file.map { strings.intern($0)!.id } ?? -1,
                 image: image.map { strings.intern($0)!.id } ?? -1,
                 line: line ?? -1, address: address ?? 0, hasAddress: address != nil, inlined: inlined))
@@ -255,7 +256,7 @@ final class StackTable {
                 if let cached = frameCache[Int(frameID)] {
                     frame = cached
                 } else {
-                    frame = makeFrame(frameRecords[Int(frameID)])
+                    frame = makeFrame(frameRecords[Int(frameID)], id: frameID)
                     frameCache[Int(frameID)] = frame
                 }
                 if keepsLocations {
@@ -289,8 +290,8 @@ final class StackTable {
                        droppedSamples: droppedSamples, unansweredSamples: emptySamples, source: source)
     }
 
-    private func makeFrame(_ record: FrameRecord) -> Frame {
-        var function = strings.string(record.function)
+    private func makeFrame(_ record: FrameRecord, id: Int32) -> Frame {
+        var function = record.function >= 0 ? strings.string(record.function) : frameKeys.string(id)
         if options.demangle, let first = function.utf8.first, first == UInt8(ascii: "$") || first == UInt8(ascii: "_") {
             function = Demangler.demangle(function)
         }
