@@ -15,7 +15,7 @@ public struct AggregateArguments: ParsableArguments {
     @Option(name: [.short, .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     public var output: String?
 
-    @Option(help: ArgumentHelp("Keep the N frames nearest the leaf; stacks that differ only deeper fold together.",
+    @Option(help: ArgumentHelp("Keep the N frames nearest the leaf (default \(AggregateOptions.defaultFrameLimit)); stacks that differ only deeper fold together.",
                                valueName: "N"))
     public var frames: Int?
 

@@ -20,9 +20,13 @@ public struct AggregateCommand: ParsableCommand {
             may interleave, and one file may hold many dumps of many processes. Identical stacks fold into one \
             entry with a count, most frequent first.
 
-            The input streams: memory stays flat however large the files. A progress bar shows on stderr when \
-            it is a terminal; a summary line on stderr always ends the run, with the number of lines that \
-            looked like dump lines but could not be placed.
+            Frames fold by function: a frame shows the lines its own stacks were at (`at main.go:18, 22`), and \
+            a stack the wait state of its samples (`[chan receive 100, select 50]`) when the dump gives one.
+
+            The input streams: memory stays flat however large the files. A stack keeps at most 1024 frames \
+            (or --frames N) and a name at most 4096 bytes; what is cut is counted. A progress bar shows on \
+            stderr when it is a terminal; a summary line on stderr always ends the run: the stacks in the \
+            output, the lines that looked like dump lines but could not be placed, and what was left out or cut.
 
             Examples:
               pmp-aggregate app.log

@@ -12,7 +12,8 @@ public enum FoldKey: String, Sendable, Hashable, CaseIterable, Codable {
 public struct AggregateOptions: Sendable, Hashable {
     /// What identifies a frame.
     public var foldBy: FoldKey
-    /// Keep only the N frames nearest the leaf (stacks that differ deeper fold together); nil keeps all.
+    /// Keep only the N frames nearest the leaf (stacks that differ deeper fold together); nil keeps
+    /// `AggregateOptions.defaultFrameLimit`. Frames past the limit are not stored while reading; they are counted.
     public var maxFrames: Int?
     /// Keep stacks with different wait reasons (thread states) apart; otherwise `Stack.waitReason` is nil.
     public var byState: Bool
@@ -24,6 +25,15 @@ public struct AggregateOptions: Sendable, Hashable {
     public var demangle: Bool
     /// Longest line read, in bytes; a longer line is skipped and counted as unplaced.
     public var maxLineLength: Int
+
+    /// Frames kept per stack when `maxFrames` is not given: a stack of millions of frames costs no more.
+    public static let defaultFrameLimit = 1024
+    /// Bytes kept of a function, file, image, thread or state name; a longer name is cut (at a character
+    /// boundary) and counted.
+    public static let nameLimit = 4096
+
+    /// The frames kept per stack.
+    public var frameLimit: Int { maxFrames.map { max(0, $0) } ?? Self.defaultFrameLimit }
 
     public init(foldBy: FoldKey = .function, maxFrames: Int? = nil, byState: Bool = false, perProcess: Bool = false,
                 maxStacks: Int = 50_000, demangle: Bool = true, maxLineLength: Int = 64 * 1024) {

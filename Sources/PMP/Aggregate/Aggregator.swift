@@ -21,6 +21,7 @@ public final class Aggregator {
     private var dispatcher: LineDispatcher
     private var bytes = 0
     private var sources: [String] = []
+    private var inputsWithCRLineEndings = 0
     private let buffer: UnsafeMutablePointer<UInt8>
     private let capacity: Int
 
@@ -55,6 +56,14 @@ public final class Aggregator {
         report.overlongLines = dispatcher.overlongLines
         report.droppedSamples = table.droppedSamples
         report.emptyStacks = table.emptyStacks
+        report.emptySamples = table.emptySamples
+        report.droppedStacks = table.droppedStacks
+        report.stacksCut = table.stacksCut
+        report.framesDropped = table.framesDropped
+        report.frameLimit = options.frameLimit
+        report.namesTruncated = table.namesTruncated
+        report.linesWithNUL = dispatcher.linesWithNUL
+        report.inputsWithCRLineEndings = inputsWithCRLineEndings
         return report
     }
 
@@ -62,7 +71,7 @@ public final class Aggregator {
     /// profile's source. `progress` is called after every read.
     public func consume(fileDescriptor: Int32, name: String, progress: ((AggregateProgress) -> Void)? = nil) throws {
         sources.append(name)
-        var checker = BinaryCheck(limit: Self.binaryCheckLength)
+        var input = InputText(binaryCheckLength: Self.binaryCheckLength)
         var carried = 0
         while true {
             let count = read(fileDescriptor, buffer + carried, capacity - carried)
@@ -71,32 +80,44 @@ public final class Aggregator {
                 throw AggregateError.unreadable(name: name, reason: String(cString: strerror(errno)))
             }
             if count == 0 { break }
-            if !checker.done, checker.looksBinary(UnsafeBufferPointer(start: buffer + carried, count: count)) {
-                throw AggregateError.binaryInput(name: name)
-            }
-            bytes += count
-            carried = dispatcher.splitLines(buffer, count: carried + count)
+            carried = try chunk(&input, carried: carried, count: count, name: name)
             progress?(AggregateProgress(bytes: bytes, stacks: table.stacksRead))
         }
-        dispatcher.endOfInput(buffer, count: carried)
+        endInput(&input, carried: carried)
     }
 
     /// Reads a whole text (tests, small inputs).
     public func consume(text: String, name: String = "text") {
         sources.append(name)
+        var input = InputText(binaryCheckLength: 0)
         var utf8 = Array(text.utf8)
-        utf8.withUnsafeMutableBufferPointer { input in
+        utf8.withUnsafeMutableBufferPointer { text in
             var offset = 0
             var carried = 0
-            while offset < input.count {
-                let count = min(Self.chunkSize, input.count - offset)
-                (buffer + carried).update(from: input.baseAddress! + offset, count: count)
+            while offset < text.count {
+                let count = min(Self.chunkSize, text.count - offset)
+                (buffer + carried).update(from: text.baseAddress! + offset, count: count)
                 offset += count
-                bytes += count
-                carried = dispatcher.splitLines(buffer, count: carried + count)
+                carried = (try? chunk(&input, carried: carried, count: count, name: name)) ?? 0
             }
-            dispatcher.endOfInput(buffer, count: carried)
+            endInput(&input, carried: carried)
         }
+    }
+
+    /// Reads the `count` new bytes after the `carried` ones at the start of the buffer; returns the bytes of
+    /// the unfinished last line, now at the start of the buffer.
+    private func chunk(_ input: inout InputText, carried: Int, count: Int, name: String) throws -> Int {
+        let new = UnsafeMutableBufferPointer(start: buffer + carried, count: count)
+        if input.looksBinary(UnsafeBufferPointer(new)) { throw AggregateError.binaryInput(name: name) }
+        input.convertLineEndings(new, previous: carried > 0 ? buffer + carried - 1 : nil)
+        bytes += count
+        let mayHoldNUL = memchr(new.baseAddress!, 0, count) != nil
+        return dispatcher.splitLines(buffer, count: carried + count, mayHoldNUL: mayHoldNUL || carried > 0)
+    }
+
+    private func endInput(_ input: inout InputText, carried: Int) {
+        dispatcher.endOfInput(buffer, count: carried)
+        if input.lineEndings == .carriageReturn { inputsWithCRLineEndings += 1 }
     }
 
     /// Ends the input (readers close open dumps and stacks) and returns the folded profile. Call once, after
@@ -107,12 +128,64 @@ public final class Aggregator {
     }
 }
 
-/// Tells text from binary data at the start of an input: any NUL byte, or more than one byte in ten being a
-/// control character other than the ones text uses (tab, newlines, form feed, backspace, escape).
+/// What one input's bytes are: text or binary data, and which line endings it uses.
+struct InputText {
+    enum LineEndings { case unknown, lineFeed, carriageReturn }
+
+    private var check: BinaryCheck
+    private(set) var lineEndings = LineEndings.unknown
+    /// The previous chunk ended in a CR: whether a LF follows decides.
+    private var pendingCR = false
+
+    init(binaryCheckLength: Int) { check = BinaryCheck(limit: binaryCheckLength) }
+
+    mutating func looksBinary(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        !check.done && check.looksBinary(bytes)
+    }
+
+    /// Decides the line endings from the first line end (a CR not followed by a LF: lone CRs); with lone CRs,
+    /// turns every CR into a LF, in place. `previous` is the byte before `bytes` when there is one (the carried
+    /// start of an unfinished line).
+    mutating func convertLineEndings(_ bytes: UnsafeMutableBufferPointer<UInt8>, previous: UnsafeMutablePointer<UInt8>?) {
+        guard !bytes.isEmpty, let base = bytes.baseAddress else { return }
+        if lineEndings == .unknown {
+            if pendingCR {
+                pendingCR = false
+                lineEndings = bytes[0] == 0x0A ? .lineFeed : .carriageReturn
+                if lineEndings == .carriageReturn, let previous, previous.pointee == 0x0D { previous.pointee = 0x0A }
+            } else {
+                let lf = memchr(base, 0x0A, bytes.count).map { UnsafeRawPointer(base).distance(to: $0) }
+                if let cr = memchr(base, 0x0D, lf ?? bytes.count).map({ UnsafeRawPointer(base).distance(to: $0) }) {
+                    if cr + 1 < bytes.count {
+                        lineEndings = bytes[cr + 1] == 0x0A ? .lineFeed : .carriageReturn
+                    } else {
+                        pendingCR = true
+                    }
+                } else if lf != nil {
+                    lineEndings = .lineFeed
+                }
+            }
+        }
+        guard lineEndings == .carriageReturn else { return }
+        var start = 0
+        while start < bytes.count, let found = memchr(base + start, 0x0D, bytes.count - start) {
+            let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            bytes[index] = 0x0A
+            start = index + 1
+        }
+    }
+}
+
+/// Tells text from binary data at the start of an input: more than one byte in ten (NUL bytes aside) being a
+/// control character other than the ones text uses (tab, newlines, form feed, backspace, escape), or not
+/// valid UTF-8. NUL bytes alone do not make a log binary: a log truncated while its writer went on starts with
+/// a hole of NULs, and UTF-16 text is half NULs; the lines that hold them are read without them.
 struct BinaryCheck {
     private let limit: Int
     private var examined = 0
-    private var controlBytes = 0
+    private var nonText = 0
+    /// Continuation bytes the current UTF-8 sequence still needs.
+    private var continuations = 0
 
     init(limit: Int) { self.limit = limit }
 
@@ -120,20 +193,35 @@ struct BinaryCheck {
 
     /// Examines the next bytes of the input; true once it is clearly binary.
     mutating func looksBinary(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let part = UnsafeBufferPointer(rebasing: bytes.prefix(limit - examined))
-        for byte in part {
-            if byte < 0x20 {
-                switch byte {
-                case 0: return true
-                case 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x08, 0x1B: break
-                default: controlBytes += 1
+        for byte in bytes where byte != 0 {
+            guard examined < limit else { break }
+            examined += 1
+            if continuations > 0 {
+                if byte & 0xC0 == 0x80 {
+                    continuations -= 1
+                    continue
                 }
-            } else if byte == 0x7F {
-                controlBytes += 1
+                continuations = 0
+                nonText += 1
+            }
+            switch byte {
+            case 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x08, 0x1B:
+                break
+            case 0x01..<0x20, 0x7F:
+                nonText += 1
+            case 0xC2...0xDF:
+                continuations = 1
+            case 0xE0...0xEF:
+                continuations = 2
+            case 0xF0...0xF4:
+                continuations = 3
+            case 0x80...:
+                nonText += 1
+            default:
+                break
             }
         }
-        examined += part.count
-        // A ratio over a few bytes says little: judge from 512 bytes on (NUL bytes count at once).
-        return examined >= 512 && controlBytes * 10 > examined
+        // A ratio over a few bytes says little: judge from 512 bytes on.
+        return examined >= 512 && nonText * 10 > examined
     }
 }

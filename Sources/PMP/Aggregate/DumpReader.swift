@@ -41,11 +41,22 @@ public protocol StackSink {
     mutating func endStack()
     /// A whole dump (one process at one moment) begins; used to count captures.
     mutating func beginDump(format: DumpFormat)
+    /// Frames a stack may have; a reader that stores a stack's frames before handing them on stores no more.
+    var frameLimit: Int { get }
+    /// The current stack had `count` frames past `frameLimit` that the reader did not store (they are counted).
+    mutating func framesDropped(_ count: Int)
+}
+
+extension StackSink {
+    public var frameLimit: Int { Int.max }
+    public mutating func framesDropped(_ count: Int) {}
 }
 
 /// A reader of one dump format, fed line by line. The aggregator offers every line that no reader is busy
 /// with to each format's `claim`; the reader that claims it gets the following lines (with the same log
-/// prefix removed) until it answers `.ended`, and `finish` at the end of the input.
+/// prefix removed) until it answers `.ended`, and `finish` at the end of the input. A reader still
+/// `isInsideStack` after `.ended` is offered the lines that no format claims, so that a stack goes on across the
+/// records of other writers between its lines.
 public protocol DumpReader {
     static var format: DumpFormat { get }
     /// If `line` opens a dump (or a stack) of this format, the offset where the format's text begins (the
@@ -56,4 +67,11 @@ public protocol DumpReader {
     mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome
     /// The input ended: close any open stack.
     mutating func finish(into sink: inout some StackSink)
+    /// True while a stack is open that lines to come may continue: after answering `.ended` for a foreign line
+    /// (another log record between two frame lines), the reader is offered the lines no format claims.
+    var isInsideStack: Bool { get }
+}
+
+extension DumpReader {
+    public var isInsideStack: Bool { false }
 }

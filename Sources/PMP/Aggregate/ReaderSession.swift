@@ -3,6 +3,8 @@
 /// tag) and gets lines again when its format claims one.
 protocol ReaderSession: AnyObject {
     func feed(_ content: LineBytes) -> LineOutcome
+    /// The reader has a stack open that later lines may continue (see `DumpReader.isInsideStack`).
+    var isInsideStack: Bool { get }
     /// The input ended: the reader closes what it has open, then any stack still open is counted.
     func finish()
 }
@@ -30,6 +32,8 @@ final class TypedReaderSession<Reader: DumpReader>: ReaderSession {
     func feed(_ content: LineBytes) -> LineOutcome {
         reader.pointee.feed(content, into: &sink.pointee)
     }
+
+    var isInsideStack: Bool { reader.pointee.isInsideStack }
 
     func finish() {
         reader.pointee.finish(into: &sink.pointee)

@@ -15,14 +15,18 @@ public struct Profile: Sendable, Hashable, Codable {
         public var threadName: String?
         /// The process the samples came from ("1234" for a pid); nil when processes were merged.
         public var process: String?
+        /// When samples with different wait reasons folded together (`waitReason` is nil): the samples of each
+        /// reason ("" for samples without one).
+        public var waitReasonCounts: [String: Int]?
 
         public init(frames: [Frame], count: Int, waitReason: WaitReason? = nil, threadName: String? = nil,
-                    process: String? = nil) {
+                    process: String? = nil, waitReasonCounts: [String: Int]? = nil) {
             self.frames = frames
             self.count = count
             self.waitReason = waitReason
             self.threadName = threadName
             self.process = process
+            self.waitReasonCounts = waitReasonCounts
         }
     }
 

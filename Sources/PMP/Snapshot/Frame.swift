@@ -11,6 +11,8 @@ public struct Frame: Sendable, Hashable, Codable {
     /// Source file and line, when DWARF line info is present.
     public var file: String?
     public var line: Int?
+    /// When folded stacks passed this frame at several lines of `file`: those lines, ascending (`line` is nil).
+    public var lines: [Int]?
     /// The image (executable or shared library) file name, or "?".
     public var image: String
     /// True for a function inlined into the physical frame that follows it (same address).

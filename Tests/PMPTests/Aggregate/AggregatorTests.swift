@@ -44,7 +44,8 @@ import Testing
         var counts: [String: Int] = [:]
         for snapshot in snapshots {
             for thread in snapshot.threads where !thread.frames.isEmpty {
-                counts[key(thread.frames.map(\.function), byState ? thread.waitReason.rawValue : nil,
+                // Without byState a stack still shows its samples' wait reason when they share one (they do here).
+                counts[key(thread.frames.map(\.function), thread.waitReason.rawValue,
                            perProcess ? "\(snapshot.pid)" : nil), default: 0] += 1
             }
         }

@@ -28,6 +28,8 @@ public struct DumpStreamReader: DumpReader {
         var name: Range<Int>?
         var state: Range<Int>?
         var frames: [StoredFrame] = []
+        /// Frames of the current thread past the sink's frame limit: counted, not stored.
+        var droppedFrames = 0
     }
 
     private var open: [OpenDump] = []
@@ -69,6 +71,11 @@ public struct DumpStreamReader: DumpReader {
         // Lines of a dump whose header was not read cannot be placed.
         guard let index else { return .malformed }
         if LineScan.hasPrefix(body, "  #") {
+            if open[index].hasThread, open[index].frames.count >= sink.frameLimit {
+                // A stack of millions of frames costs no more than one at the limit.
+                open[index].droppedFrames += 1
+                return .consumed
+            }
             return readFrame(LineScan.suffix(body, from: 3), dump: index) ? .consumed : .malformed
         }
         if LineScan.hasPrefix(body, "thread ") {
@@ -162,19 +169,23 @@ public struct DumpStreamReader: DumpReader {
                            file: frame.file.map { LineScan.slice(bytes, $0) }, line: frame.line,
                            image: LineScan.slice(bytes, frame.image), inlined: frame.inlined)
             }
+            if dump.droppedFrames > 0 { sink.framesDropped(dump.droppedFrames) }
             sink.endStack()
             }
         }
         open[index].hasThread = false
+        open[index].droppedFrames = 0
         open[index].frames.removeAll(keepingCapacity: true)
         open[index].bytes.removeLast(open[index].bytes.count - open[index].processLength)
         open[index].name = nil
         open[index].state = nil
     }
 
+    /// Appends a name, cut one byte past `AggregateOptions.nameLimit`: the sink sees that it was longer, and
+    /// cuts and counts it; the dump's bytes stay bounded by the frame limit.
     private mutating func append(_ text: LineBytes, to index: Int) -> Range<Int> {
         let start = open[index].bytes.count
-        open[index].bytes.append(contentsOf: text)
+        open[index].bytes.append(contentsOf: LineScan.slice(text, 0..<min(text.count, AggregateOptions.nameLimit + 1)))
         return start..<open[index].bytes.count
     }
 
@@ -183,7 +194,7 @@ public struct DumpStreamReader: DumpReader {
         guard LineScan.firstIndex(of: UInt8(ascii: "%"), in: text) != nil else { return append(text, to: index) }
         let start = open[index].bytes.count
         var cursor = 0
-        while cursor < text.count {
+        while cursor < text.count, open[index].bytes.count - start <= AggregateOptions.nameLimit {
             if text[cursor] == UInt8(ascii: "%"), cursor + 2 < text.count,
                let (value, end) = LineScan.hexadecimal(LineScan.slice(text, cursor + 1..<cursor + 3), from: 0), end == 2 {
                 open[index].bytes.append(UInt8(value))

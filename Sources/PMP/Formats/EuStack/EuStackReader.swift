@@ -13,8 +13,17 @@
 /// of its own at the same address as the function it was inlined into: a frame followed by another frame at
 /// the same address with a different name is marked inlined (the same name at the same address is recursion).
 /// A frame without a symbol (`-q`, or none found) is named "?". The module map of `-l` is skipped.
+///
+/// Other records of a log between a stack's lines neither end nor split it: the stack stays open (the reader
+/// answers `.ended` and is `isInsideStack`) until a header, or `GoTracebackReader.foreignLineLimit` foreign
+/// lines in a row.
 public struct EuStackReader: DumpReader {
     public static let format = DumpFormat.euStack
+
+    /// Foreign lines read in a row while a stack is open.
+    private var foreignLines = 0
+
+    public var isInsideStack: Bool { stackOpen }
 
     private var dumpBegun = false
     private var inModuleMap = false
@@ -45,6 +54,17 @@ public struct EuStackReader: DumpReader {
     // MARK: - Lines
 
     public mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
+        let outcome = read(content, into: &sink)
+        if outcome == .ended {
+            foreignLines += 1
+            if foreignLines >= GoTracebackReader.foreignLineLimit { closeStack(into: &sink) }
+        } else {
+            foreignLines = 0
+        }
+        return outcome
+    }
+
+    private mutating func read(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
         if LineScan.isBlank(content) { return .consumed }
         if let frameStart = Self.frameStart(content) {
             return readFrame(content, from: frameStart, into: &sink)
@@ -68,7 +88,6 @@ public struct EuStackReader: DumpReader {
             return .consumed
         }
         if inModuleMap, Self.isModuleMapLine(content) { return .consumed }
-        closeStack(into: &sink)
         return .ended
     }
 

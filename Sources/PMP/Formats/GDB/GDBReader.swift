@@ -15,8 +15,15 @@
 ///
 /// Lines of other log records may interleave: on a foreign line the reader answers `.ended` but keeps the
 /// stack open, and a later frame line with the next frame number (frame lines are claimed too) continues it.
+/// Up to `GoTracebackReader.foreignLineLimit` foreign lines in a row, the reader is `isInsideStack`: the lines
+/// no format claims (an inlined frame, "Backtrace stopped") are offered to it too.
 public struct GDBReader: DumpReader {
     public static let format = DumpFormat.gdb
+
+    /// Foreign lines read in a row while a stack is open.
+    private var foreignLines = 0
+
+    public var isInsideStack: Bool { stackOpen && foreignLines < GoTracebackReader.foreignLineLimit }
 
     private var stackOpen = false
     private var nextFrame = 0
@@ -43,6 +50,12 @@ public struct GDBReader: DumpReader {
     }
 
     public mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
+        let outcome = read(content, into: &sink)
+        foreignLines = outcome == .ended ? foreignLines + 1 : 0
+        return outcome
+    }
+
+    private mutating func read(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
         guard let first = content.first else {
             closeStack(&sink)
             return .consumed

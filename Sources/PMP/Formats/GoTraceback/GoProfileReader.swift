@@ -11,9 +11,16 @@
 /// folded identical stacks). Frames are the "#" lines: address, function (without its "+0x…" offset), file and
 /// line. Go leaves the runtime frames at the leaf and `runtime.goexit` out of these lines (they are only in the
 /// "@" list), so these stacks are shorter than the same goroutines' debug=2 tracebacks. Labels are skipped.
-/// A block line is claimed too, so that a profile cut by other log lines goes on in the same dump.
+/// A block line is claimed too, so that a profile cut by other log lines goes on in the same dump; a foreign
+/// line inside a block leaves it open (`isInsideStack`) for the frames after it, up to
+/// `GoTracebackReader.foreignLineLimit` foreign lines in a row.
 public struct GoProfileReader: DumpReader {
     public static let format = DumpFormat.goProfile
+
+    /// Foreign lines read in a row while a block is open.
+    private var foreignLines = 0
+
+    public var isInsideStack: Bool { stackOpen }
 
     private var dumpBegun = false
     private var stackOpen = false
@@ -31,6 +38,17 @@ public struct GoProfileReader: DumpReader {
     // MARK: - Lines
 
     public mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
+        let outcome = read(content, into: &sink)
+        if outcome == .ended {
+            foreignLines += 1
+            if foreignLines >= GoTracebackReader.foreignLineLimit { closeStack(into: &sink) }
+        } else {
+            foreignLines = 0
+        }
+        return outcome
+    }
+
+    private mutating func read(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
         if LineScan.isBlank(content) {
             closeStack(into: &sink)
             return .consumed
@@ -57,7 +75,6 @@ public struct GoProfileReader: DumpReader {
             sink.beginDump(format: Self.format)
             return .consumed
         }
-        closeStack(into: &sink)
         return .ended
     }
 

@@ -26,7 +26,15 @@
 /// GOTRACEBACK=crash every thread prints its own goroutine after a "-----" line). Go prints no goroutine names
 /// and no pid. A dump begins at "SIGQUIT: quit" or at a goroutine whose number was already seen in the dump
 /// (debug=2 output has no header of its own).
+///
+/// Other records of a log may stand between a goroutine's lines: a line that is none of a goroutine's shapes
+/// neither ends nor splits it (the reader answers `.ended` and stays `isInsideStack`); a blank line, the next
+/// header, the registers or `GoTracebackReader.foreignLineLimit` such lines in a row end it.
 public struct GoTracebackReader: DumpReader {
+    /// Foreign lines in a row after which an open goroutine is taken to have ended (the dump is over and the
+    /// log went on without a blank line).
+    public static let foreignLineLimit = 64
+
     public static let format = DumpFormat.goTraceback
 
     private var dumpBegun = false
@@ -45,6 +53,10 @@ public struct GoTracebackReader: DumpReader {
     private var creatorLocationNext = false
     /// A function line waiting for its location line.
     private var held = HeldFrame()
+    /// Foreign lines read in a row inside the open goroutine.
+    private var foreignLines = 0
+
+    public var isInsideStack: Bool { inGoroutine }
 
     public init() {}
 
@@ -72,6 +84,7 @@ public struct GoTracebackReader: DumpReader {
             return .consumed
         }
         if inGoroutine, let outcome = readStackLine(content, into: &sink) {
+            foreignLines = 0
             return outcome
         }
         if let start = LineScan.find("SIGQUIT: quit", in: content), LineScan.endTrimmingBlanks(content, from: start) == start + 13 {
@@ -93,7 +106,9 @@ public struct GoTracebackReader: DumpReader {
                 return .consumed
             }
         }
-        closeGoroutine(into: &sink)
+        // Another record between the goroutine's lines: it goes on after it, unless the log has moved on.
+        foreignLines += 1
+        if foreignLines >= Self.foreignLineLimit { closeGoroutine(into: &sink) }
         return .ended
     }
 
@@ -114,6 +129,7 @@ public struct GoTracebackReader: DumpReader {
         // Goroutine 0 is each thread's scheduler stack: printed once per thread, not a goroutine of its own.
         if id != 0 { goroutinesSeen.insert(id) }
         inGoroutine = true
+        foreignLines = 0
         goroutineID = id
         self.state.removeAll(keepingCapacity: true)
         self.state.append(contentsOf: state)
@@ -246,6 +262,8 @@ public struct GoTracebackReader: DumpReader {
 
     /// `pkg.f(args)`, `pkg.(*T).m(args)`, `pkg.F[...](args)`: the function's name (after any stray text, which
     /// ends at a blank: Go names hold none) and whether the call was inlined (Go prints its arguments as "(...)").
+    /// After stray text, a name must hold a dot (Go qualifies every name with its package): "handled
+    /// request(GET)" in another record is not a frame.
     private static func functionCall(_ line: LineBytes) -> (name: Range<Int>, inlined: Bool)? {
         let end = LineScan.endTrimmingBlanks(line)
         guard end > 2, line[end - 1] == UInt8(ascii: ")"),
@@ -253,7 +271,9 @@ public struct GoTracebackReader: DumpReader {
         else { return nil }
         var nameStart = open
         while nameStart > 0, line[nameStart - 1] != 0x20, line[nameStart - 1] != 0x09 { nameStart -= 1 }
-        guard nameStart < open else { return nil }
+        guard nameStart < open,
+              nameStart == 0 || LineScan.firstIndex(of: UInt8(ascii: "."), in: LineScan.slice(line, nameStart..<open)) != nil
+        else { return nil }
         return (nameStart..<open, end - open == 5 && LineScan.matches(line, "(...)", at: open))
     }
 

@@ -1,5 +1,6 @@
 /// PMP text: the classic poor man's profiler report. One block per distinct stack, most frequent first: a line
-/// with the count, the wait reason in brackets, the thread-name pattern and the process when known, then one
+/// with the count, the wait reason in brackets (the reasons with their counts when several folded together),
+/// the thread-name pattern and the process when known, then one
 /// frame per line (leaf first by default, like the original script; root first on request).
 ///
 ///     # swift-pmp profile: 300 samples, 100 captures over 1.002 s at 99.8 Hz (100 Hz asked)
@@ -9,6 +10,8 @@
 ///             __futex_abstimed_wait_common64  at ./nptl/futex-internal.c:57
 ///             pthread_cond_wait@@GLIBC_2.3.2
 ///             Demo.conditionWorker()  at Sources/pmp-demo/Workers.swift:40
+///
+/// A frame that folded stacks passed at several lines shows them all (`at main.go:18, 22`).
 public enum ProfileTextRenderer {
     public static func render(_ profile: Profile, options: RenderOptions = RenderOptions()) -> String {
         var out = "# swift-pmp profile: \(profile.sampleCount) samples"
@@ -27,7 +30,13 @@ public enum ProfileTextRenderer {
             out += "\n"
             let count = String(stack.count)
             out += String(repeating: " ", count: width - count.count) + count
-            if let reason = stack.waitReason { out += "  [\(oneLine(reason.rawValue))]" }
+            if let reason = stack.waitReason {
+                out += "  [\(oneLine(reason.rawValue))]"
+            } else if let reasons = stack.waitReasonCounts, !reasons.isEmpty {
+                // Most samples first: "[chan receive 100, select 50]".
+                let ordered = reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                out += "  [" + ordered.map { "\(oneLine($0.key.isEmpty ? "?" : $0.key)) \($0.value)" }.joined(separator: ", ") + "]"
+            }
             if let thread = stack.threadName { out += "  thread \(QuotedString.quote(thread))" }
             if let process = stack.process { out += "  process \(QuotedString.quote(process))" }
             out += "\n"
@@ -36,7 +45,11 @@ public enum ProfileTextRenderer {
                 out += String(repeating: " ", count: width + 4) + oneLine(frame.function)
                 if let file = frame.file {
                     out += "  at \(oneLine(file))"
-                    if let line = frame.line { out += ":\(line)" }
+                    if let line = frame.line {
+                        out += ":\(line)"
+                    } else if let lines = frame.lines, !lines.isEmpty {
+                        out += ":" + lines.map(String.init).joined(separator: ", ")
+                    }
                 }
                 out += "\n"
             }
