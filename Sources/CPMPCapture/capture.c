@@ -41,6 +41,7 @@ typedef struct {
     _Atomic uint64_t word;  // (generation << 2) | state
     int32_t depth;
     int32_t truncated;
+    pmp_slot_context context;
     uint64_t frames[];
 } pmp_slot;
 
@@ -635,6 +636,27 @@ static pmp_slot *slot_at(int index) { return (pmp_slot *)(slots_base + (size_t)i
 
 static uint64_t make_word(uint64_t generation, int state) { return (generation << 2) | (uint64_t)state; }
 
+// Signal-safe: reads registers from the ucontext and calls clock_gettime (async-signal-safe). The clock is read
+// after the walk, so that the walk's own cost does not count as the thread's progress since its stack.
+static void record_context(pmp_slot_context *out, const void *context) {
+    struct timespec cpu;
+    out->cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
+                      ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec : 0;
+    const ucontext_t *ucontext = context;
+#if defined(__x86_64__)
+    out->arg0 = (uint64_t)ucontext->uc_mcontext.gregs[REG_RDI];
+    out->arg1 = (uint64_t)ucontext->uc_mcontext.gregs[REG_RSI];
+    out->number = (uint64_t)ucontext->uc_mcontext.gregs[REG_RAX];
+#elif defined(__aarch64__)
+    out->arg0 = ucontext->uc_mcontext.regs[0];
+    out->arg1 = ucontext->uc_mcontext.regs[1];
+    out->number = ucontext->uc_mcontext.regs[8];
+#else
+    (void)ucontext;
+    out->arg0 = out->arg1 = out->number = 0;
+#endif
+}
+
 static void capture_handler(int signo, siginfo_t *info, void *context) {
     (void)signo;
     int saved_errno = errno;
@@ -663,6 +685,7 @@ static void capture_handler(int signo, siginfo_t *info, void *context) {
                                 : walk_with_local_space(context, slot->frames, &truncated);
     slot->depth = depth;
     slot->truncated = truncated;
+    record_context(&slot->context, context);
     atomic_store_explicit(&slot->word, make_word(generation, PMP_SLOT_DONE), memory_order_release);
 
     uint32_t done = atomic_fetch_add_explicit(&completions, 1, memory_order_acq_rel) + 1;
@@ -773,6 +796,14 @@ int pmp_slot_read(int index, uint64_t generation, uint64_t *out, int capacity, i
     return depth;
 }
 
+int pmp_slot_read_context(int index, uint64_t generation, pmp_slot_context *out) {
+    if (index < 0 || index >= slot_count) return -1;
+    pmp_slot *slot = slot_at(index);
+    if (atomic_load_explicit(&slot->word, memory_order_acquire) != make_word(generation, PMP_SLOT_DONE)) return -1;
+    *out = slot->context;
+    return 0;
+}
+
 void pmp_slot_release(int index, uint64_t generation) {
     if (index < 0 || index >= slot_count) return;
     uint64_t expected = make_word(generation, PMP_SLOT_DONE);
@@ -875,6 +906,24 @@ int pmp_signal_is_blocked(int signo) {
 }
 
 pid_t pmp_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+static _Atomic int own_memory_readable = -1;  // unknown, then whether process_vm_readv may be tried
+
+int pmp_read_own_memory(uint64_t address, void *buffer, size_t length) {
+    int readable = atomic_load_explicit(&own_memory_readable, memory_order_relaxed);
+    if (readable < 0) {
+        readable = !seccomp_filtered();  // a filter might kill the process for a call it does not expect
+        atomic_store_explicit(&own_memory_readable, readable, memory_order_relaxed);
+    }
+    if (!readable) return -EPERM;
+    struct iovec local = {buffer, length};
+    struct iovec remote = {(void *)(uintptr_t)address, length};
+    ssize_t read = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (read < 0) return -errno;
+    return (size_t)read == length ? 0 : -EFAULT;
+}
+
+long pmp_futex_syscall_number(void) { return SYS_futex; }
 int pmp_sigrtmin(void) { return SIGRTMIN; }
 int pmp_sigrtmax(void) { return SIGRTMAX; }
 

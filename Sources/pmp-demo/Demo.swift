@@ -70,6 +70,10 @@ struct Demo: ParsableCommand {
     @Flag(help: "Once ready, block every thread of Swift's cooperative pool and every event loop of --serve for good.")
     var wedge = false
 
+    @Option(help: ArgumentHelp("Crash (fatalError on a thread of its own) this many seconds after \"ready\", for crash-report tests.",
+                               valueName: "SECONDS"))
+    var crashAfter: Double?
+
     func validate() throws {
         if let record, TriggerProfile.parse(record) == nil {
             throw ValidationError("--record takes SECONDS@HZ, for example 10s@100Hz")
@@ -124,6 +128,16 @@ struct Demo: ParsableCommand {
             print("wedged cooperative-threads=\(outcome.cooperativeThreads)/\(width)"
                   + " event-loops=\(outcome.eventLoops)/\(loops.count)")
             fflush(nil)
+        }
+        if let crashAfter {
+            Workers.startThread(name: "crasher") {
+                // A loop: the capture signal cuts a sleep short.
+                var remaining = timespec(tv_sec: Int(max(0, min(crashAfter, 3600))),
+                                         tv_nsec: Int(crashAfter.truncatingRemainder(dividingBy: 1) * 1e9))
+                var left = timespec()
+                while nanosleep(&remaining, &left) != 0, errno == EINTR { remaining = left }
+                fatalError("pmp-demo: crash requested with --crash-after")
+            }
         }
         if let record, let window = TriggerProfile.parse(record) {
             try Recording.run(window: window, captures: recordCaptures, idleBatching: !noIdleBatching)

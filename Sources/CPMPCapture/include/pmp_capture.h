@@ -57,6 +57,26 @@ int pmp_slot_abandon(int slot, uint64_t generation);
 /// thread-directed, so the thread that wrote the slot is the one it was sent to.
 int pmp_slot_read(int slot, uint64_t generation, uint64_t *out, int capacity, int *truncated);
 
+/// What a handler saw besides the frames.
+typedef struct {
+    /// The thread's CPU clock (CLOCK_THREAD_CPUTIME_ID) right after its stack was taken; 0 when unreadable.
+    uint64_t cpu_ns;
+    /// The first two system-call argument registers and the call-number register (x86_64: rdi, rsi, rax;
+    /// aarch64: x0, x1, x8), as interrupted. Meaningful only when the thread was in a system call: when the
+    /// kernel restarts the call after the handler, the number register holds the call's number.
+    uint64_t arg0, arg1, number;
+} pmp_slot_context;
+
+/// Copies a DONE slot's context into `out`; returns 0, or -1 when the slot is not DONE for `generation`.
+int pmp_slot_read_context(int slot, uint64_t generation, pmp_slot_context *out);
+
+/// Reads `length` bytes of this process's memory at `address` without faulting (process_vm_readv).
+/// Returns 0, or a negative errno (-EPERM under a seccomp filter, where the call is not tried). Not signal-safe.
+int pmp_read_own_memory(uint64_t address, void *buffer, size_t length);
+
+/// The system-call number of futex(2) on this architecture.
+long pmp_futex_syscall_number(void);
+
 /// Releases a DONE slot back to IDLE after it was read.
 void pmp_slot_release(int slot, uint64_t generation);
 

@@ -25,7 +25,7 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Drives captures: signals the selected threads at once, waits for their handlers with a timeout, and reads
-/// the slots back. Runs on the capture thread only (which blocks the capture signal itself).
+/// the slots back. Runs on the capture thread only (which never signals itself).
 final class CaptureEngine {
     let configuration: EngineConfiguration
     private var tracker = BlockedTimeTracker()
@@ -209,6 +209,12 @@ final class CaptureEngine {
                 var truncated: Int32 = 0
                 let count = buffer.withUnsafeMutableBufferPointer {
                     pmp_slot_read(entry.slot, entry.generation, $0.baseAddress, Int32(depth), &truncated)
+                }
+                var context = pmp_slot_context()
+                if pmp_slot_read_context(entry.slot, entry.generation, &context) == 0 {
+                    threads[entry.index].stackCPUNanoseconds = context.cpu_ns == 0 ? nil : context.cpu_ns
+                    threads[entry.index].registers = RawCapture.Registers(arg0: context.arg0, arg1: context.arg1,
+                                                                          number: context.number)
                 }
                 pmp_slot_release(entry.slot, entry.generation)
                 if count >= 0 {

@@ -5,7 +5,7 @@ import CPMPCapture
 import Synchronization
 
 /// The dedicated thread that drives every capture: not a Swift task, not an event loop, so it runs while
-/// they are all stuck. It blocks every asynchronous signal (the capture signal and the trigger among them),
+/// they are all stuck. It blocks the asynchronous signals (the trigger among them; see `BackgroundSignalMask`),
 /// runs submitted jobs one at a time, and wakes on the trigger's eventfd.
 final class CaptureThread: Sendable {
     static let shared = CaptureThread()
@@ -100,7 +100,7 @@ final class CaptureThread: Sendable {
     }
 
     private func main() {
-        pmp_block_async_signals()
+        BackgroundSignalMask.apply()
         let tid = ThreadList.currentThreadID()
         state.withLock { $0.tid = tid }
         let context = Context()

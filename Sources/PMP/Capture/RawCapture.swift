@@ -11,6 +11,18 @@ public struct RawCapture: Sendable {
         public var failure: CaptureFailure?
         /// Seconds without CPU progress, when known.
         public var blockedFor: Double?
+        /// The thread's CPU clock right after its stack was taken (by the handler); nil without a stack.
+        public var stackCPUNanoseconds: UInt64? = nil
+        /// Its system-call registers when interrupted; nil without a stack.
+        public var registers: Registers? = nil
+    }
+
+    /// The registers that name a system call and its first arguments, as the handler found them.
+    public struct Registers: Sendable, Hashable {
+        public var arg0: UInt64
+        public var arg1: UInt64
+        /// The call's number when the kernel restarts the call after the handler (a wait the signal interrupted).
+        public var number: UInt64
     }
 
     public var pid: Int32

@@ -130,8 +130,13 @@ public final class Collector: Sendable {
     /// What the sampler remembers of a thread between captures.
     private struct Tracked {
         var tid: Int32
-        /// CPU time right after its last capture (nil: never captured, or its last capture failed).
+        /// CPU time when its last stack was taken, read by the signal handler (nil: never captured, or its last
+        /// capture failed). Read any later, a thread caught just before it blocked would look idle with the stack
+        /// it had while running.
         var cpu: UInt64?
+        /// The kernel said it was running when last sampled: it is signalled again until it is seen blocked, since
+        /// a thread caught on its way into a wait (inside the wake-up call before it) moves too little to tell.
+        var lastSeenRunning = false
         /// Its last stack's entry; nil when that stack was dropped (the distinct-stack limit).
         var entry: Int?
         /// It exited: skipped until the list is read again.
@@ -151,7 +156,7 @@ public final class Collector: Sendable {
     }
 
     private func run() {
-        pmp_block_async_signals()
+        BackgroundSignalMask.apply()
         let ownTid = ThreadList.currentThreadID()
         let captureTid = CaptureThread.shared.tid
         let interval = UInt64((1e9 / options.rate).rounded())
@@ -195,7 +200,7 @@ public final class Collector: Sendable {
                 for index in tracked.indices {
                     let tid = tracked[index].tid
                     if tid == ownTid || tid == captureTid || tracked[index].gone { continue }
-                    guard let previous = tracked[index].cpu else {
+                    guard let previous = tracked[index].cpu, !tracked[index].lastSeenRunning else {
                         toSignal.append(tid)
                         signalledIndex.append(index)
                         continue
@@ -234,6 +239,8 @@ public final class Collector: Sendable {
             captures += 1
 
             var entries: [Int32: Int?] = [:]
+            var stackCPU: [Int32: UInt64] = [:]
+            var running: Set<Int32> = []
             var exited: Set<Int32> = []
             state.withLock { state in
                 state.statistics.captures += 1
@@ -256,19 +263,23 @@ public final class Collector: Sendable {
                     let key = RawKey(addresses: thread.addresses, state: thread.kernelState,
                                      threadName: options.keepThreadNames ? ThreadNamePattern.of(thread.name) : nil)
                     entries[thread.tid] = state.counter.add(key)
+                    if let cpu = thread.stackCPUNanoseconds { stackCPU[thread.tid] = cpu }
+                    if thread.kernelState == "R" { running.insert(thread.tid) }
                 }
             }
             if !options.idleBatching {
                 for index in signalledIndex where exited.contains(tracked[index].tid) { tracked[index].gone = true }
             } else {
-                // The CPU clocks after the capture (the handler's own cost must not look like progress next
-                // time), read after the process clock so that the next comparison spans the same interval.
+                // The process and watched threads' clocks after the capture, so that the next comparison spans
+                // the same interval; each thread's own baseline is its clock at its stack (read after the handler's
+                // walk, so that the walk's cost does not look like progress next time).
                 watch.startInterval(watching: toSignal)
                 for index in signalledIndex {
                     let tid = tracked[index].tid
                     if let entry = entries[tid] {
                         tracked[index].entry = entry
-                        tracked[index].cpu = watch.reading(of: tid)
+                        tracked[index].cpu = stackCPU[tid] ?? watch.reading(of: tid)
+                        tracked[index].lastSeenRunning = running.contains(tid)
                     } else if exited.contains(tid) {
                         tracked[index].gone = true
                     } else {

@@ -7,6 +7,9 @@ public enum SnapshotBuilder {
             var addresses: [UInt64]
         }
         var stacks: [StackKey: (frames: [Frame], reason: WaitReason)] = [:]
+        var names: [Int32: String] = [:]
+        for thread in raw.threads { names[thread.tid] = thread.name }
+        let live = Set(names.keys)
         let threads = raw.threads.map { thread -> ThreadSnapshot in
             let state = String(thread.kernelState)
             let key = StackKey(state: thread.kernelState, addresses: thread.addresses)
@@ -20,10 +23,18 @@ public enum SnapshotBuilder {
             }
             let reason = thread.failure != nil ? WaitReason.noAnswer : stack.reason
             let blockedFor = reason == .running ? nil : thread.blockedFor.map { ($0 * 1000).rounded() / 1000 }
+            var heldBy: LockHolder?
+            if reason == .mutexLock,
+               let owner = LockOwnerReader.holder(addresses: thread.addresses, registers: thread.registers,
+                                                  functions: stack.frames.lazy.map(\.function), liveThreads: live) {
+                heldBy = LockHolder(tid: owner, name: names[owner] ?? ThreadRegistry.shared.name(of: owner)
+                                        ?? ThreadStat.read(tid: owner)?.name)
+            }
             return ThreadSnapshot(tid: thread.tid, name: thread.name, kernelState: state, waitReason: reason,
                                   blockedFor: blockedFor,
                                   cpuTime: (Double(thread.cpuNanoseconds) / 1e6).rounded() / 1e3,
-                                  frames: stack.frames, truncated: thread.truncated, failure: thread.failure)
+                                  frames: stack.frames, truncated: thread.truncated, failure: thread.failure,
+                                  heldBy: heldBy)
         }
         return Snapshot(pid: raw.pid, time: raw.time, elapsed: (raw.elapsed * 1e6).rounded() / 1e6,
                         maxDepth: raw.maxDepth, threads: threads)

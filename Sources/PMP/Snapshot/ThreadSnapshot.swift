@@ -31,9 +31,13 @@ public struct ThreadSnapshot: Sendable, Hashable, Codable {
     public var truncated: Bool
     /// Set when the thread's stack could not be captured.
     public var failure: CaptureFailure?
+    /// Who holds the lock it waits for, when the lock names its owner (pthread mutexes, PI futexes such as Swift's
+    /// `Mutex`).
+    public var heldBy: LockHolder?
 
     public init(tid: Int32, name: String, kernelState: String, waitReason: WaitReason, blockedFor: Double? = nil,
-                cpuTime: Double, frames: [Frame], truncated: Bool = false, failure: CaptureFailure? = nil) {
+                cpuTime: Double, frames: [Frame], truncated: Bool = false, failure: CaptureFailure? = nil,
+                heldBy: LockHolder? = nil) {
         self.tid = tid
         self.name = name
         self.kernelState = kernelState
@@ -43,5 +47,6 @@ public struct ThreadSnapshot: Sendable, Hashable, Codable {
         self.frames = frames
         self.truncated = truncated
         self.failure = failure
+        self.heldBy = heldBy
     }
 }

@@ -19,6 +19,9 @@ public struct WaitReason: RawRepresentable, Sendable, Hashable, Codable, CustomS
     public static let connect = WaitReason("connect")
     public static let sleep = WaitReason("sleep")
     public static let idle = WaitReason("idle")
+    /// The main thread parked for good in `dispatchMain()` (Swift's async main on Linux too): the main queue's
+    /// work runs elsewhere.
+    public static let mainQueueIdle = WaitReason("idle (main queue)")
     public static let futexWait = WaitReason("futex wait")
     public static let threadJoin = WaitReason("thread join")
     public static let childWait = WaitReason("waitpid")
@@ -31,7 +34,9 @@ public struct WaitReason: RawRepresentable, Sendable, Hashable, Codable, CustomS
     public static let noAnswer = WaitReason("no answer")
     public static let unknown = WaitReason("unknown")
 
-    public var isBlocked: Bool { self != .running && self != .idle && self != .unknown && self != .noAnswer }
+    public var isBlocked: Bool {
+        self != .running && self != .idle && self != .mainQueueIdle && self != .unknown && self != .noAnswer
+    }
 }
 
 /// Names of the leaf frames mapped to wait reasons. The first frame (from the leaf) that a rule recognizes
@@ -50,7 +55,14 @@ public enum WaitReasonClassifier {
                                              "std::condition_variable::wait", "cnd_wait", "cnd_timedwait"]),
         Rule(reason: .mutexLock, names: ["pthread_mutex_lock", "__pthread_mutex_lock", "__pthread_mutex_lock_full",
                                          "pthread_mutex_timedlock", "pthread_mutex_clocklock", "__lll_lock_wait",
-                                         "__lll_lock_wait_private", "mtx_lock", "os_unfair_lock_lock"]),
+                                         "__lll_lock_wait_private", "mtx_lock", "os_unfair_lock_lock",
+                                         "os_unfair_lock_lock_with_options",
+                                         // Swift's Synchronization.Mutex: a PI futex through syscall(2) on Linux.
+                                         "Synchronization._MutexHandle._lockSlow", "_MutexHandle._lockSlow",
+                                         "_swift_stdlib_futex_lock",
+                                         // libdispatch's unfair locks (futex based on Linux).
+                                         "_dispatch_unfair_lock_lock_slow", "_dispatch_unfair_lock_wait",
+                                         "_dispatch_futex_lock_pi"]),
         Rule(reason: .rwlock, names: ["pthread_rwlock_rdlock", "pthread_rwlock_wrlock", "__pthread_rwlock_rdlock",
                                       "__pthread_rwlock_wrlock", "pthread_rwlock_timedrdlock", "pthread_rwlock_timedwrlock"]),
         Rule(reason: .semaphoreWait, names: ["sem_wait", "sem_timedwait", "sem_clockwait", "__new_sem_wait_slow",
@@ -69,7 +81,9 @@ public enum WaitReasonClassifier {
         Rule(reason: .sleep, names: ["nanosleep", "__nanosleep", "clock_nanosleep", "__clock_nanosleep",
                                      "__clock_nanosleep_time64", "usleep", "sleep"]),
         Rule(reason: .childWait, names: ["waitpid", "__waitpid", "wait4", "__wait4", "waitid", "wait"]),
-        Rule(reason: .signalWait, names: ["sigwait", "sigwaitinfo", "sigtimedwait", "__sigtimedwait", "pause", "sigsuspend"]),
+        Rule(reason: .signalWait, names: ["sigwait", "__sigwait", "sigwaitinfo", "__sigwaitinfo", "sigtimedwait",
+                                          "__sigtimedwait", "pause", "__libc_pause", "__pause_nocancel", "sigsuspend",
+                                          "__sigsuspend"]),
         Rule(reason: .futexWait, names: ["__futex_abstimed_wait_common", "__futex_abstimed_wait_common64",
                                          "__futex_abstimed_wait_cancelable64", "futex_wait", "__futex_wait"],
              weak: true),
@@ -95,6 +109,7 @@ public enum WaitReasonClassifier {
         default: break
         }
         if isParkedPoolThread(functions) { return .idle }
+        if isParkedMainThread(functions) { return .mainQueueIdle }
         var weakMatch: WaitReason?
         var weakDistance = 0
         for function in functions.prefix(window) {
@@ -133,8 +148,20 @@ public enum WaitReasonClassifier {
         return false
     }
 
+    /// Where `dispatchMain()` leaves the main thread on Linux: it exits the thread, and a destructor of
+    /// libdispatch's parks it in sigsuspend for good.
+    private static let mainParkFunctions: Set<Substring> = ["_dispatch_sigsuspend", "_dispatch_sig_thread"]
+
+    static func isParkedMainThread(_ functions: some Collection<String>) -> Bool {
+        functions.prefix(window).contains { mainParkFunctions.contains(baseName($0)) }
+    }
+
     private static func match(_ function: String) -> Int? {
-        index[baseName(function)]
+        let name = baseName(function)
+        if let rule = index[name] { return rule }
+        // glibc's internal aliases, as its debug information names them: "__GI___sigsuspend", "__GI___lll_lock_wait".
+        if name.hasPrefix("__GI_") { return index[name.dropFirst(5)] }
+        return nil
     }
 
     /// "pthread_cond_wait@@GLIBC_2.3.2" → "pthread_cond_wait"; "std::f(int) const" → "std::f";

@@ -9,6 +9,18 @@ struct BlockedStack: Sendable {
     /// The endpoints it was seen on, in the order given.
     var hosts: [String]
     var longestBlocked: Double?
+    /// Who holds the locks its threads wait for, when known.
+    var holders: [LockHolder] = []
+
+    /// `held by thread 1234 "lock-holder"`, `held by threads 1234, 5678`, or nil when no holder is known.
+    var holderText: String? {
+        switch holders.count {
+        case 0: return nil
+        // debugDescription quotes the name and escapes control characters: a thread name must not drive the terminal.
+        case 1: return "held by thread \(holders[0].tid)" + (holders[0].name.map { " " + $0.debugDescription } ?? "")
+        default: return "held by threads " + holders.map { String($0.tid) }.joined(separator: ", ")
+        }
+    }
 
     /// The stack in one line, leaf first: the leaf's run of system-library frames shows as its outermost frame,
     /// the call the program made ("pthread_cond_wait", not the futex syscall under it), and the frames every
@@ -71,11 +83,13 @@ enum BlockedStacks {
                     stack.threads += group.count
                     if stack.hosts.last != host, !stack.hosts.contains(host) { stack.hosts.append(host) }
                     stack.longestBlocked = [stack.longestBlocked, group.longestBlocked].compactMap { $0 }.max()
+                    for holder in group.holders where !stack.holders.contains(holder) { stack.holders.append(holder) }
                     merged[key] = stack
                 } else {
                     order.append(key)
                     merged[key] = BlockedStack(waitReason: group.waitReason, frames: group.frames, threads: group.count,
-                                               hosts: [host], longestBlocked: group.longestBlocked)
+                                               hosts: [host], longestBlocked: group.longestBlocked,
+                                               holders: group.holders)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import PMP
 
 /// One endpoint's `GET /stacks?format=json&group=1`, read: its threads grouped by identical stack and wait
 /// reason (shape in PMPServer's `SnapshotJSON`).
@@ -12,7 +13,8 @@ struct StackGroups: Sendable {
                        frames: group.frames.map {
                            StackFrame(function: $0.fullFunction ?? $0.function ?? $0.address ?? "?", image: $0.image)
                        },
-                       longestBlocked: group.threads?.compactMap(\.blockedFor).max())
+                       longestBlocked: group.threads?.compactMap(\.blockedFor).max(),
+                       holders: Array(Set(group.threads?.compactMap(\.heldBy) ?? [])).sorted { $0.tid < $1.tid })
         })
     }
 
@@ -29,6 +31,7 @@ struct StackGroups: Sendable {
 
     private struct Thread: Decodable {
         var blockedFor: Double?
+        var heldBy: LockHolder?
     }
 
     private struct Frame: Decodable {
@@ -47,6 +50,8 @@ struct StackGroup: Sendable {
     var frames: [StackFrame]
     /// The longest time one of its threads has gone without CPU progress, seconds.
     var longestBlocked: Double?
+    /// The threads holding the locks its threads wait for, when known; by tid.
+    var holders: [LockHolder] = []
 }
 
 struct StackFrame: Sendable, Hashable {

@@ -113,7 +113,8 @@ struct TopFrame {
         let reason = CellText.padded(stack.waitReason, to: 22)
         let hosts = CellText.padded(stack.hosts.count == 1 ? stack.hosts[0] : "\(stack.hosts.count) endpoints", to: 21)
         let blocked = CellText.padded(DurationText.short(seconds: stack.longestBlocked), to: 7, alignRight: true)
-        return CellText.truncated("\(threads)  \(reason)  \(hosts)  \(blocked)  \(stack.summary)", to: width)
+        let held = stack.holderText.map { "[\($0)] " } ?? ""
+        return CellText.truncated("\(threads)  \(reason)  \(hosts)  \(blocked)  \(held)\(stack.summary)", to: width)
     }
 
     private func clock() -> String {

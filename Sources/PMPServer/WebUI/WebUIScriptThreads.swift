@@ -17,7 +17,17 @@ enum WebUIScriptThreads {
           });
         }
 
-        function isBlockedReason(reason) { return !["running", "idle", "unknown", "no answer"].includes(reason); }
+        function isBlockedReason(reason) {
+          return !["running", "idle", "idle (main queue)", "unknown", "no answer"].includes(reason);
+        }
+
+        /// `held by thread 1234 "lock-holder"` for a thread waiting on a lock whose holder is known, else "".
+        function heldByText(thread) {
+          const holder = thread.heldBy;
+          if (!holder) return "";
+          return "held by thread " + holder.tid + (holder.name === null || holder.name === undefined
+                                                    ? "" : " " + JSON.stringify(String(holder.name)));
+        }
 
         function reasonCounts(threads) {
           const counts = new Map();
@@ -126,6 +136,7 @@ enum WebUIScriptThreads {
           const threads = stacks.threads.filter((thread) =>
             (!state.reasonFilter || thread.waitReason === state.reasonFilter)
             && matchesFilter([thread.tid, thread.name, thread.state, thread.waitReason, thread.failure || "",
+                              heldByText(thread),
                               ...thread.frames.map(frameName)].join("\n"), words));
           const columns = [
             { key: "tid", label: "TID", numeric: true, value: (t) => t.tid },
@@ -153,7 +164,8 @@ enum WebUIScriptThreads {
             el("td", { class: "num mono", text: thread.tid }),
             el("td", { class: "mono", text: thread.name }),
             el("td", { class: "mono", text: thread.state, title: "kernel state" }),
-            el("td", {}, el("span", { class: "reason" }, swatch(reasonColor(thread.waitReason)), thread.waitReason)),
+            el("td", {}, el("span", { class: "reason" }, swatch(reasonColor(thread.waitReason)), thread.waitReason),
+               thread.heldBy ? el("span", { class: "held-by mono", text: ", " + heldByText(thread) }) : null),
             el("td", { class: "num", text: thread.blockedFor === null || thread.blockedFor === undefined
                                             ? "–" : formatDuration(thread.blockedFor) }),
             el("td", { class: "frames", title: thread.frames.map(frameLine).join("\n"), text: topFrames(thread) })));

@@ -150,6 +150,25 @@ import Testing
         #expect(eventLoop.summary == "epoll_wait", "a stack of nothing but entries keeps its leaf")
     }
 
+    @Test("the panel names who holds the lock a blocked stack waits for")
+    func blockedStackHolders() throws {
+        let locks = HeldLocks()
+        defer { locks.release() }
+        let snapshot = try locks.snapshot()
+        var state = EndpointState(endpoint: try Endpoint.parse("h1:1"))
+        state.stacks = try StackGroups.decode(SnapshotJSON.renderGrouped(snapshot))
+        let merged = BlockedStacks.merge([state])
+        let holderTids = Set(merged.flatMap(\.holders).map(\.tid))
+        #expect(holderTids.contains(locks.pthreadHolder.tid) && holderTids.contains(locks.swiftHolder.tid),
+                "\(merged.map { ($0.summary, $0.holderText ?? "-") })")
+        let swift = try #require(merged.first { $0.holders.contains { $0.tid == locks.swiftHolder.tid } })
+        #expect(swift.waitReason == "mutex lock")
+        #expect(swift.holderText?.hasPrefix("held by thread \(locks.swiftHolder.tid)") == true)
+        let line = BlockedStack(waitReason: "mutex lock", frames: [], threads: 1, hosts: ["h"], longestBlocked: nil,
+                                holders: [LockHolder(tid: 7, name: "evil\u{1B}[2J")]).holderText ?? ""
+        #expect(!line.contains("\u{1B}"), "a thread name cannot drive the terminal: \(line)")
+    }
+
     @Test("function names shortened for the panel", arguments: [
         ("static pmp_demo.Workers.blockedInConditionWait() -> ()", "Workers.blockedInConditionWait()"),
         ("pthread_cond_wait@@GLIBC_2.3.2", "pthread_cond_wait"),

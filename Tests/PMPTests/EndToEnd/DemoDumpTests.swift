@@ -43,6 +43,18 @@ import Testing
         #expect(sleepers.allSatisfy { $0.waitReason == .sleep })
         let holder = try #require(dump.snapshot.threads.first { $0.name == "lock-holder" })
         #expect(holder.frames.contains { $0.function.contains("holdingMutexWhileSleeping") })
+        // Waiters name the thread holding their lock: a pthread mutex and Swift's own Mutex.
+        for waiter in dump.snapshot.threads where waiter.name.hasPrefix("mutex-") {
+            #expect(waiter.heldBy == LockHolder(tid: holder.tid, name: "lock-holder"), "\(waiter.name)")
+        }
+        let swiftHolder = try #require(dump.snapshot.threads.first { $0.name == "swift-lock-holder" })
+        let swiftWaiters = dump.snapshot.threads.filter { $0.name.hasPrefix("swift-mutex-") }
+        #expect(swiftWaiters.count == 2)
+        for waiter in swiftWaiters {
+            #expect(waiter.waitReason == .mutexLock, "\(waiter.name): \(waiter.frames.map(\.function))")
+            #expect(waiter.heldBy == LockHolder(tid: swiftHolder.tid, name: "swift-lock-holder"), "\(waiter.name)")
+        }
+        #expect(text.contains(#"[mutex lock, held by thread \#(swiftHolder.tid) "swift-lock-holder", "#))
 
         // Demangled Swift names with source lines from DWARF, and registered names.
         let condition = try #require(dump.snapshot.threads.first { $0.name == "cond-\(busy)" })

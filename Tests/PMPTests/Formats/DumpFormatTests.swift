@@ -23,6 +23,34 @@ import Testing
         ])
     }
 
+    @Test("the holder in a text dump reads back exactly, whatever its name; the stream reader keeps the reason alone")
+    func heldByInDump() throws {
+        let names: [String?] = ["lock-holder", "odd \"name\", 5s] [x", nil]
+        for name in names {
+            let thread = ThreadSnapshot(tid: 11, name: "waiter", kernelState: "S", waitReason: .mutexLock,
+                                        blockedFor: 3.2, cpuTime: 0.001,
+                                        frames: [Frame(address: 0x1000, function: "__lll_lock_wait", image: "libc.so.6")],
+                                        heldBy: LockHolder(tid: 1234, name: name))
+            var unblocked = thread
+            unblocked.blockedFor = nil
+            for candidate in [thread, unblocked] {
+                let snapshot = Snapshot(pid: 10, time: 1_700_000_000, elapsed: 0.001, maxDepth: 128, threads: [candidate])
+                let text = DumpRenderer.text(snapshot)
+                let parsed = try #require(DumpParser.parse(text).first)
+                #expect(parsed.snapshot.threads == [candidate], "\(text)")
+                // Aggregated by state, the holder (a thread's, not the stack's) stays out of the state.
+                let aggregator = Aggregator(options: AggregateOptions(byState: true))
+                aggregator.consume(text: text)
+                #expect(aggregator.finish().stacks.map(\.waitReason) == [.mutexLock], "\(text)")
+            }
+        }
+        let line = DumpRenderer.lines(Snapshot(pid: 10, time: 1_700_000_000, elapsed: 0.001, maxDepth: 128, threads: [
+            ThreadSnapshot(tid: 11, name: "waiter", kernelState: "S", waitReason: .mutexLock, blockedFor: 3.2,
+                           cpuTime: 0.001, frames: [], heldBy: LockHolder(tid: 1234, name: "lock-holder")),
+        ]))[1]
+        #expect(line.hasSuffix(#"thread 11 "waiter" [mutex lock, held by thread 1234 "lock-holder", 3.200s] state=S cpu=0.001s"#))
+    }
+
     @Test("render then parse gives the same snapshot")
     func roundTrip() {
         let snapshot = Self.sample()

@@ -162,6 +162,41 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         #expect(recorded.sampleCount > 0)
     }
 
+    @Test("idle batching: a thread caught in a short wake-up just before a long sleep is not counted awake for the whole sleep")
+    func wakeUpBeforeSleepIsNotStale() throws {
+        // The thread wakes, works until a sample has caught it working (the worst case: caught on its very way
+        // into the wait), and sleeps long. Batched or not, almost all its samples are of the sleep.
+        let current = CurrentCollector()
+        let stop = SharedFlag()
+        let thread = TestThread { me in
+            me.ready()
+            while !stop.isSet { wakeUpThenSleepForCollector(current) }
+        }
+        thread.waitUntilReady()
+        defer {
+            stop.set()
+            thread.waitUntilFinished()
+        }
+        func awakeShare(idleBatching: Bool) throws -> (share: Double, samples: Int) {
+            let collector = try Collector.start(CollectorOptions(rate: 100, duration: .seconds(3),
+                                                                 threads: .threads([thread.tid]),
+                                                                 idleBatching: idleBatching))
+            current.set(collector)
+            let profile = collector.wait()
+            current.set(nil)
+            let samples = stacks(in: profile, containing: "wakeUpThenSleepForCollector").reduce(0) { $0 + $1.count }
+            let awake = stacks(in: profile, containing: "briefWakeUpForCollector").reduce(0) { $0 + $1.count }
+            return (samples > 0 ? Double(awake) / Double(samples) : 1, samples)
+        }
+        let batched = try awakeShare(idleBatching: true)
+        let plain = try awakeShare(idleBatching: false)
+        #expect(batched.samples > 50 && plain.samples > 50, "samples: \(batched.samples) batched, \(plain.samples) plain")
+        // Each wake-up is caught once in about 21 samples of a cycle; stale stacks would make it nearly all of them.
+        #expect(plain.share < 0.25, "awake in \(plain.share) of the samples without batching")
+        #expect(batched.share < 0.25, "awake in \(batched.share) of the samples with batching")
+        #expect(abs(batched.share - plain.share) < 0.15, "batched \(batched.share), plain \(plain.share)")
+    }
+
     @Test("a collected profile survives text, folded and JSON round trips")
     func rendersRoundTrip() throws {
         let threads = parkedThreads(2)
@@ -207,4 +242,35 @@ final class SharedFlag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     func set() { lock.lock(); value = true; lock.unlock() }
+}
+
+/// The collector a test thread watches, to know when it has been sampled.
+final class CurrentCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collector: Collector?
+    func set(_ value: Collector?) { lock.lock(); collector = value; lock.unlock() }
+    var signalledSamples: Int? {
+        lock.lock()
+        let collector = self.collector
+        lock.unlock()
+        return collector?.statistics.signalledSamples
+    }
+}
+
+@inline(never) func wakeUpThenSleepForCollector(_ current: CurrentCollector) {
+    briefWakeUpForCollector(current)
+    sleepsLongForCollector()
+}
+
+/// Works until the collector has taken a sample (at most 100 ms).
+@inline(never) func briefWakeUpForCollector(_ current: CurrentCollector) {
+    let before = current.signalledSamples
+    let end = Date().addingTimeInterval(0.1)
+    var x = 0
+    while Date() < end, before != nil, current.signalledSamples == before { for i in 0..<100 { x &+= i } }
+    withExtendedLifetime(x) {}
+}
+
+@inline(never) func sleepsLongForCollector() {
+    sleep(seconds: 0.2)
 }

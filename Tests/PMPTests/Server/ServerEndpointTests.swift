@@ -6,7 +6,7 @@ import Testing
 /// Every endpoint and format over a real socket, read by a real HTTP client (URLSession).
 @Suite("PMPServer endpoints") struct ServerEndpointTests {
     static let threadKeys: Set<String> = ["tid", "name", "state", "waitReason", "blockedFor", "cpuTime", "failure",
-                                          "truncated", "frames"]
+                                          "heldBy", "truncated", "frames"]
     static let frameKeys: Set<String> = ["address", "function", "file", "line", "image", "inlined"]
     static let headerKeys: Set<String> = ["pid", "time", "elapsed", "maxDepth", "threadCount", "captured"]
 
@@ -35,6 +35,26 @@ import Testing
         for path in ["/stacks", "/profile", "/debug/pprof/profile", "/debug/pprof/goroutine", "/procs", "/health"] {
             #expect(answer.text.contains(path))
         }
+    }
+
+    @Test("GET /stacks (JSON): heldBy names the holder of the lock a thread waits for, null otherwise")
+    func stacksJSONHeldBy() async throws {
+        let server = try TestServer()
+        let locks = HeldLocks()
+        defer { locks.release() }
+        _ = try locks.snapshot()  // both waiters parked
+        let threads = try #require(try await HTTPClient.get(server.url("/stacks")).json()["threads"] as? [[String: Any]])
+        func entry(_ tid: Int32) throws -> [String: Any] { try #require(threads.first { $0["tid"] as? Int == Int(tid) }) }
+        for (waiter, holder) in [(locks.pthreadWaiter, locks.pthreadHolder), (locks.swiftWaiter, locks.swiftHolder)] {
+            let waiting = try entry(waiter.tid)
+            let holding = try entry(holder.tid)
+            let heldBy = try #require(waiting["heldBy"] as? [String: Any], "\(waiting)")
+            #expect(Set(heldBy.keys) == ["tid", "name"])
+            #expect(heldBy["tid"] as? Int == Int(holder.tid))
+            #expect(heldBy["name"] as? String == holding["name"] as? String)
+        }
+        let swiftHolder = try entry(locks.swiftHolder.tid)
+        #expect(swiftHolder["heldBy"] is NSNull)
     }
 
     @Test("GET /stacks (JSON): every key of the documented shape, and a parked thread's frames")
@@ -97,7 +117,7 @@ import Testing
             let members = try #require(group["threads"] as? [[String: Any]])
             #expect(members.count == group["count"] as? Int)
             for member in members {
-                #expect(Set(member.keys) == ["tid", "name", "state", "blockedFor", "cpuTime", "failure"])
+                #expect(Set(member.keys) == ["tid", "name", "state", "blockedFor", "cpuTime", "failure", "heldBy"])
             }
             for frame in group["frames"] as? [[String: Any]] ?? [] { #expect(Set(frame.keys) == Self.frameKeys) }
         }

@@ -153,7 +153,7 @@ public struct DumpParser {
         return Snapshot(pid: headerPid, time: time, elapsed: (elapsed * 1000).rounded() / 1e6, maxDepth: depth, threads: [])
     }
 
-    /// `TID "NAME" [REASON(, 1.234s)] state=S cpu=0.010s`
+    /// `TID "NAME" [REASON(, held by thread TID( "NAME"))(, 1.234s)] state=S cpu=0.010s`
     static func parseThread(_ body: Substring) -> ThreadSnapshot? {
         guard let space = body.firstIndex(of: " "), let tid = Int32(body[..<space]),
               let (name, rest) = QuotedString.unquote(body[body.index(after: space)...].drop(while: { $0 == " " })),
@@ -165,6 +165,21 @@ public struct DumpParser {
            reasonText.hasSuffix("s"), let seconds = Double(reasonText[comma.upperBound...].dropLast()) {
             blockedFor = seconds
             reasonText = reasonText[..<comma.lowerBound]
+        }
+        var heldBy: LockHolder?
+        if let marker = reasonText.firstRange(of: DumpRenderer.heldByMarker) {
+            let after = reasonText[marker.upperBound...]
+            let digits = after.prefix(while: \.isASCIIDigitCharacter)
+            guard let holder = Int32(digits) else { return nil }
+            let tail = after[digits.endIndex...]
+            if tail.isEmpty {
+                heldBy = LockHolder(tid: holder)
+            } else if tail.first == " ", let (holderName, end) = QuotedString.unquote(tail.dropFirst()), end.isEmpty {
+                heldBy = LockHolder(tid: holder, name: holderName)
+            } else {
+                return nil
+            }
+            reasonText = reasonText[..<marker.lowerBound]
         }
         var failure: CaptureFailure?
         var reason = WaitReason(String(reasonText))
@@ -179,7 +194,7 @@ public struct DumpParser {
             if token.hasPrefix("cpu="), token.hasSuffix("s"), let value = Double(token.dropFirst(4).dropLast()) { cpu = value }
         }
         return ThreadSnapshot(tid: tid, name: name, kernelState: state, waitReason: reason, blockedFor: blockedFor,
-                              cpuTime: cpu, frames: [], truncated: false, failure: failure)
+                              cpuTime: cpu, frames: [], truncated: false, failure: failure, heldBy: heldBy)
     }
 
     /// `N  0xADDR [inlined] FUNCTION at FILE:LINE in IMAGE` (after the `  #`).
@@ -227,4 +242,8 @@ extension Substring {
             end = bytes.index(before: end)
         }
     }
+}
+
+private extension Character {
+    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }

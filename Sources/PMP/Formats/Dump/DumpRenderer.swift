@@ -8,8 +8,13 @@
 ///     pmp[4242.1]   #1  0x00007f5a1c2d6a10 pthread_cond_wait in libc.so.6
 ///     pmp[4242.1]   #2  0x000055d1c3a1b2c4 static Workers.blockedInConditionWait() at /src/Workers.swift:42 in pmp-demo
 ///     pmp[4242.1]   ... truncated at 128 frames
+///     pmp[4242.1] thread 4251 "worker-3" [mutex lock, held by thread 4252 "lock-holder", 3.200s] state=S cpu=0.001s
+///     pmp[4242.1]   #0  0x00007f5a1c2d4a2b __lll_lock_wait in libc.so.6
 ///     pmp[4242.1] thread 4250 "blocker" [no answer: signal blocked] state=S cpu=0.000s
 ///     pmp[4242.1] end
+///
+/// The bracket holds the wait reason, then `, held by thread TID "NAME"` when the lock waited for names its
+/// holder (the name, quoted like the thread's, is left out when unknown), then `, SECONDS` blocked when known.
 ///
 /// Frame lines: index, address, `[inlined] ` for a function inlined into the next frame, the function (its
 /// short name, as Swift's crash backtracer prints it; `Snapshot.showingFullNames` for the complete ones),
@@ -45,6 +50,7 @@ public enum DumpRenderer {
         var stackLines: [[Frame]: [String]] = [:]
         for thread in snapshot.threads {
             var reason = thread.failure.map { "no answer: \($0.rawValue)" } ?? thread.waitReason.rawValue
+            if let holder = thread.heldBy { reason += heldByText(holder) }
             if let blocked = thread.blockedFor { reason += ", \(Decimal3.format(blocked))s" }
             emit(tag, "thread \(thread.tid) \(QuotedString.quote(thread.name)) [\(reason)] state=\(thread.kernelState)"
                 + " cpu=\(Decimal3.format(thread.cpuTime))s")
@@ -60,6 +66,13 @@ public enum DumpRenderer {
             if thread.truncated { emit(tag, "  ... truncated at \(thread.frames.count) frames") }
         }
         emit(tag, "end")
+    }
+
+    /// The text that joins a holder to the reason: `, held by thread 1234 "lock-holder"` (no name when unknown).
+    static let heldByMarker = ", held by thread "
+
+    static func heldByText(_ holder: LockHolder) -> String {
+        heldByMarker + "\(holder.tid)" + (holder.name.map { " " + QuotedString.quote($0) } ?? "")
     }
 
     static func frameLine(index: Int, _ frame: Frame) -> String {

@@ -98,7 +98,7 @@ public struct DumpStreamReader: DumpReader {
 
     // MARK: - Threads and frames
 
-    /// `TID "NAME" [REASON(, 1.234s)] state=S cpu=0.010s`
+    /// `TID "NAME" [REASON(, held by thread TID "NAME")(, 1.234s)] state=S cpu=0.010s`
     private mutating func readThread(_ body: LineBytes, dump index: Int) -> Bool {
         guard let (_, afterTid) = LineScan.decimal(body, from: 0), LineScan.matches(body, " \"", at: afterTid),
               let nameEnd = Self.closingQuote(body, from: afterTid + 2),
@@ -109,6 +109,10 @@ public struct DumpStreamReader: DumpReader {
         if let comma = LineScan.findLast(", ", in: body, from: open, before: close), body[close - 1] == UInt8(ascii: "s"),
            LineScan.isDigit(body[comma + 2]) {
             reasonEnd = comma
+        }
+        // The holder of a lock is the thread's, not the stack's: the state is the reason alone.
+        if let held = LineScan.find(", held by thread ", in: body, from: open + 1, before: reasonEnd) {
+            reasonEnd = held
         }
         if let colon = LineScan.find("no answer: ", in: body, from: open + 1, before: reasonEnd), colon == open + 1 {
             reasonEnd = open + 1 + "no answer".utf8.count

@@ -1,0 +1,21 @@
+import Foundation
+import Testing
+
+@Suite("crash reports", .timeLimit(.minutes(3))) struct CrashReportTests {
+    @Test("Swift's backtracer suspends and lists every thread of a process with swift-pmp, sampler included")
+    func backtracerSuspendsOurThreads() throws {
+        let demo = try DemoProcess(["--threads", "2", "--busy", "0", "--tasks", "0", "--record", "30s@50Hz",
+                                    "--crash-after", "1"],
+                                   environment: ["SWIFT_BACKTRACE": "enable=yes,interactive=no,color=no,threads=yes,output-to=stderr,timeout=60s"])
+        defer { demo.stop() }
+        let deadline = Date().addingTimeInterval(120)
+        while demo.isAlive, Date() < deadline { usleep(100_000) }
+        let report = demo.stderr
+        try #require(!demo.isAlive, "the demo did not crash")
+        try #require(report.contains("Crash") || report.contains("crash"), "no crash report:\n\(report.suffix(3000))")
+        #expect(!report.contains("failed to suspend"), "\(report.prefix(3000))")
+        for name in ["pmp-capture", "pmp-sampler", "lock-holder", "crasher"] {
+            #expect(report.contains("\"\(name)\""), "\(name) missing from the report")
+        }
+    }
+}
