@@ -73,6 +73,8 @@ struct Demo: ParsableCommand {
     @Option(help: ArgumentHelp("Crash (fatalError on a thread of its own) this many seconds after \"ready\", for crash-report tests.",
                                valueName: "SECONDS"))
     var crashAfter: Double?
+    @Flag(help: "Install neither the dump trigger nor the profiler's endpoints: the same process without swift-pmp, to measure what it costs.")
+    var withoutPmp = false
 
     func validate() throws {
         if let record, TriggerProfile.parse(record) == nil {
@@ -83,6 +85,9 @@ struct Demo: ParsableCommand {
         guard tasks >= 0 else { throw ValidationError("--tasks must not be negative") }
         if let serve, ListenAddress.parse(serve) == nil {
             throw ValidationError("--serve takes HOST:PORT, :PORT or a unix socket path, not \"\(serve)\"")
+        }
+        if withoutPmp, pmp != nil || record != nil {
+            throw ValidationError("--without-pmp goes with neither --pmp nor --record")
         }
         if let pmp, ListenAddress.parse(pmp) == nil {
             throw ValidationError("--pmp takes HOST:PORT, :PORT or a unix socket path, not \"\(pmp)\"")
@@ -97,14 +102,16 @@ struct Demo: ParsableCommand {
         sigprocmask(SIG_SETMASK, &none, nil)
         print(getpid())
         fflush(nil)
-        PMP.registerCurrentThread(name: "main")
-        let destination: DumpDestination
-        switch dumpTo {
-        case "stderr": destination = .standardError
-        case "log": destination = .logger(Logger(label: "pmp-demo") { StreamLogHandler.standardError(label: $0) })
-        default: destination = .file(dumpTo)
+        if !withoutPmp {
+            PMP.registerCurrentThread(name: "main")
+            let destination: DumpDestination
+            switch dumpTo {
+            case "stderr": destination = .standardError
+            case "log": destination = .logger(Logger(label: "pmp-demo") { StreamLogHandler.standardError(label: $0) })
+            default: destination = .file(dumpTo)
+            }
+            try PMP.installTrigger(TriggerConfiguration(destination: destination))
         }
-        try PMP.installTrigger(TriggerConfiguration(destination: destination))
 
         Workers.prepare()
         let blockingKinds: [Workers.Kind] = [.condition, .mutex, .sleep, .pipeRead]
@@ -117,7 +124,7 @@ struct Demo: ParsableCommand {
         // Kept for the life of the process (run never returns).
         let service = try serve.flatMap(ListenAddress.parse).map { try DemoService(listen: $0) }
         if let service { print("serving \(service.url)") }
-        let endpoints = try startEndpoints()
+        let endpoints = withoutPmp ? nil : try startEndpoints()
         if let endpoints { print("pmp \(endpoints.localAddress.url)") }
         print("ready threads=\(threads) busy=\(busy) tasks=\(tasks)")
         fflush(nil)

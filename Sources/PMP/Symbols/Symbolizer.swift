@@ -49,12 +49,13 @@ public final class Symbolizer: Sendable {
         }
     }
 
-    /// Loads the symbol tables of every image now, so that the first capture does not pay for it.
+    /// Reads the process's memory map now, so that the first capture does not pay for it. Symbol tables and
+    /// DWARF (line tables, inline scopes) are loaded per image when an address in it is first looked up: most
+    /// images never appear in a stack, and what is read of an image stays resident.
     public func warmUp() {
         state.withLock { state in
             refreshIfImagesChanged(state)
             if state.session == nil { state.session = DwflSession() }
-            state.session?.loadAllModules()
         }
     }
 
@@ -98,7 +99,9 @@ final class DwflSession {
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: Dwfl_Callbacks(
             find_elf: dwfl_linux_proc_find_elf,
-            find_debuginfo: dwfl_standard_find_debuginfo,
+            find_debuginfo: { module, userdata, name, base, file, debuglink, crc, debugFile in
+                DwflSession.findDebuginfo(module, userdata, name, base, file, debuglink, crc, debugFile)
+            },
             section_address: dwfl_offline_section_address,
             debuginfo_path: nil))
         dwfl = dwfl_begin(callbacks)
@@ -114,14 +117,25 @@ final class DwflSession {
         callbacks.deallocate()
     }
 
-    func loadAllModules() {
-        guard let dwfl else { return }
-        _ = dwfl_getmodules(dwfl, { module, _, _, _, _ in
-            var bias: Dwarf_Addr = 0
-            _ = dwfl_module_getsymtab(module)
-            _ = dwfl_module_getdwarf(module, &bias)
-            return Int32(DWARF_CB_OK)
-        }, nil, 0)
+    /// libdwfl's standard search for a separate debug file (by build id, then by `.gnu_debuglink`), without its
+    /// last resort: when nothing is found on disk, the standard search loads libdebuginfod (and with it libcurl
+    /// and a TLS stack, megabytes resident) and, with `DEBUGINFOD_URLS` set, downloads debug files over the
+    /// network from inside the service. Images without debug information, such as the Swift runtime, always get
+    /// there; so the standard search runs only when a debug-link candidate exists on disk.
+    static func findDebuginfo(_ module: OpaquePointer?, _ userdata: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                              _ name: UnsafePointer<CChar>?, _ base: Dwarf_Addr, _ file: UnsafePointer<CChar>?,
+                              _ debuglink: UnsafePointer<CChar>?, _ crc: GElf_Word,
+                              _ debugFile: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+        let byBuildID = dwfl_build_id_find_debuginfo(module, userdata, name, base, file, debuglink, crc, debugFile)
+        if byBuildID >= 0 { return byBuildID }
+        guard let debuglink, let file else { return -1 }
+        let link = String(cString: debuglink)
+        let path = String(cString: file)
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        // The places the standard search looks in for a debug link.
+        let candidates = [directory + "/" + link, directory + "/.debug/" + link, "/usr/lib/debug" + directory + "/" + link]
+        guard candidates.contains(where: { $0 != path && access($0, R_OK) == 0 }) else { return -1 }
+        return dwfl_standard_find_debuginfo(module, userdata, name, base, file, debuglink, crc, debugFile)
     }
 
     /// The frames at `address` (a pc already adjusted for return addresses), innermost inline first.
@@ -143,7 +157,7 @@ final class DwflSession {
         var file: String?
         var line: Int?
         var inlined: [InlineScope] = []
-        if var unit = compileUnit(module: module, address: address) {
+        if usesDwarf(module), var unit = compileUnit(module: module, address: address) {
             let pc = Dwarf_Addr(address) &- unit.bias
             if let source = dwarf_getsrc_die(&unit.die, pc) {
                 var lineNumber: Int32 = 0
@@ -180,20 +194,70 @@ final class DwflSession {
         var callLine: Int?
     }
 
+    /// Whether to read the module's DWARF. A separate debug file with compressed sections (Debian's libc6-dbg,
+    /// for one) is decompressed whole, every section, into memory as libdw opens it: about 15 MB resident for
+    /// glibc, for the file:line and inlined frames of C library frames. Its symbol table, which names them, is
+    /// read either way. `PMP_COMPRESSED_DEBUG_INFO=1` reads such files' DWARF too.
+    private func usesDwarf(_ module: OpaquePointer) -> Bool {
+        if let known = dwarfUse[module] { return known }
+        var mainFile: UnsafePointer<CChar>?
+        var debugFile: UnsafePointer<CChar>?
+        _ = dwfl_module_info(module, nil, nil, nil, nil, nil, &mainFile, &debugFile)
+        var uses = true
+        if let debugFile, mainFile.map({ strcmp($0, debugFile) != 0 }) ?? true, !Self.readsCompressedDebugInfo {
+            uses = !Self.hasCompressedDebugInfo(debugFile)
+        }
+        dwarfUse[module] = uses
+        return uses
+    }
+
+    private var dwarfUse: [OpaquePointer: Bool] = [:]
+
+    private static let readsCompressedDebugInfo = getenvString("PMP_COMPRESSED_DEBUG_INFO").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+
+    /// True when the file's `.debug_info` is compressed (SHF_COMPRESSED, or the older `.zdebug_info`); reads
+    /// section headers only.
+    private static func hasCompressedDebugInfo(_ path: UnsafePointer<CChar>) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        guard let elf = elf_begin(descriptor, ELF_C_READ_MMAP, nil) else { return false }
+        defer { elf_end(elf) }
+        var stringSection = 0
+        guard elf_getshdrstrndx(elf, &stringSection) == 0 else { return false }
+        var section: OpaquePointer?
+        while let next = elf_nextscn(elf, section) {
+            section = next
+            var header = GElf_Shdr()
+            guard gelf_getshdr(next, &header) != nil, let name = elf_strptr(elf, stringSection, Int(header.sh_name)) else { continue }
+            if strcmp(name, ".zdebug_info") == 0 { return true }
+            if strcmp(name, ".debug_info") == 0 { return header.sh_flags & UInt64(SHF_COMPRESSED) != 0 }
+        }
+        return false
+    }
+
     private struct UnitRange {
         var low: Dwarf_Addr
         var high: Dwarf_Addr
-        var die: Dwarf_Die
+        /// The compile unit's DIE, by offset: libdw reads the unit only when an address in it is looked up.
+        var dieOffset: Dwarf_Off
+    }
+
+    private struct UnitIndex {
+        var dwarf: OpaquePointer?
+        var bias: Dwarf_Addr
+        var ranges: [UnitRange]
     }
 
     /// Per module, the address ranges of its compile units, sorted: libdw finds a unit through .debug_aranges,
-    /// which Swift's toolchain does not always emit.
-    private var unitRanges: [OpaquePointer: (bias: Dwarf_Addr, ranges: [UnitRange])] = [:]
+    /// which Swift's toolchain does not emit.
+    private var unitIndexes: [OpaquePointer: UnitIndex] = [:]
 
     private func compileUnit(module: OpaquePointer, address: UInt64) -> (die: Dwarf_Die, bias: Dwarf_Addr)? {
         var bias: Dwarf_Addr = 0
         if let die = dwfl_module_addrdie(module, Dwarf_Addr(address), &bias) { return (die.pointee, bias) }
-        let index = unitRanges[module] ?? buildUnitRanges(module)
+        let index = unitIndexes[module] ?? buildUnitIndex(module)
+        guard let dwarf = index.dwarf else { return nil }
         let pc = Dwarf_Addr(address) &- index.bias
         var low = 0
         var high = index.ranges.count
@@ -202,29 +266,48 @@ final class DwflSession {
             if index.ranges[middle].low <= pc { low = middle + 1 } else { high = middle }
         }
         guard low > 0, pc < index.ranges[low - 1].high else { return nil }
-        return (index.ranges[low - 1].die, index.bias)
+        var die = Dwarf_Die()
+        guard dwarf_offdie(dwarf, index.ranges[low - 1].dieOffset, &die) != nil else { return nil }
+        return (die, index.bias)
     }
 
-    private func buildUnitRanges(_ module: OpaquePointer) -> (bias: Dwarf_Addr, ranges: [UnitRange]) {
-        var ranges: [UnitRange] = []
+    /// Reads every compile unit's address ranges through a libdw handle of its own, closed at the end: libdw
+    /// keeps what it learnt of each unit it has read (a few kB each, thousands of units in a Swift executable)
+    /// for as long as its handle lives, and the session's handle should only hold the units stacks are in.
+    private func buildUnitIndex(_ module: OpaquePointer) -> UnitIndex {
         var bias: Dwarf_Addr = 0
-        var unit: UnsafeMutablePointer<Dwarf_Die>? = nil
-        while let next = dwfl_module_nextcu(module, unit, &bias) {
+        var index = UnitIndex(dwarf: dwfl_module_getdwarf(module, &bias), bias: bias, ranges: [])
+        defer { unitIndexes[module] = index }
+        guard index.dwarf != nil else { return index }
+        var mainFile: UnsafePointer<CChar>?
+        var debugFile: UnsafePointer<CChar>?
+        _ = dwfl_module_info(module, nil, nil, nil, nil, nil, &mainFile, &debugFile)
+        let descriptor = (debugFile ?? mainFile).map { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
+        guard descriptor >= 0 else { return index }
+        defer { close(descriptor) }
+        guard let scratch = dwarf_begin(descriptor, DWARF_C_READ) else { return index }
+        defer { dwarf_end(scratch) }
+        var unit: OpaquePointer?
+        var next: OpaquePointer?
+        var version: Dwarf_Half = 0
+        var unitType: UInt8 = 0
+        var die = Dwarf_Die()
+        while dwarf_get_units(scratch, unit, &next, &version, &unitType, &die, nil) == 0 {
             unit = next
+            guard unitType == UInt8(DW_UT_compile) || unitType == UInt8(DW_UT_partial) else { continue }
+            let dieOffset = dwarf_dieoffset(&die)
             var offset = 0
             var base: Dwarf_Addr = 0
             var start: Dwarf_Addr = 0
             var end: Dwarf_Addr = 0
             while true {
-                offset = dwarf_ranges(next, offset, &base, &start, &end)
+                offset = dwarf_ranges(&die, offset, &base, &start, &end)
                 if offset <= 0 { break }
-                if end > start { ranges.append(UnitRange(low: start, high: end, die: next.pointee)) }
+                if end > start { index.ranges.append(UnitRange(low: start, high: end, dieOffset: dieOffset)) }
             }
         }
-        ranges.sort { $0.low < $1.low }
-        let entry = (bias: bias, ranges: ranges)
-        unitRanges[module] = entry
-        return entry
+        index.ranges.sort { $0.low < $1.low }
+        return index
     }
 
     /// The inlined subroutines that contain `pc` (relative to the unit), innermost first.

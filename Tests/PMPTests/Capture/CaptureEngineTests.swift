@@ -67,7 +67,11 @@ import Testing
         #expect(snapshot.threads[0].frames.filter { $0.function.contains("recurse") }.count >= 56)
         let text = DumpRenderer.text(snapshot)
         #expect(text.contains("... truncated at"))
-        #expect(DumpParser.parse(text).first?.snapshot == snapshot)
+        // The dump carries the short names only: read back, the full name is the short one.
+        var shown = snapshot
+        shown.threads[0].frames = shown.threads[0].frames.map { Frame(address: $0.address, function: $0.function, file: $0.file,
+                                                                      line: $0.line, image: $0.image, inlined: $0.inlined) }
+        #expect(DumpParser.parse(text).first?.snapshot == shown)
     }
 
     @Test("a thread in read() on a pipe, signalled thousands of times, gets its data intact")

@@ -7,7 +7,7 @@ import Testing
 @Suite("PMPServer endpoints") struct ServerEndpointTests {
     static let threadKeys: Set<String> = ["tid", "name", "state", "waitReason", "blockedFor", "cpuTime", "failure",
                                           "heldBy", "truncated", "frames"]
-    static let frameKeys: Set<String> = ["address", "function", "file", "line", "image", "inlined"]
+    static let frameKeys: Set<String> = ["address", "function", "fullFunction", "file", "line", "image", "inlined"]
     static let headerKeys: Set<String> = ["pid", "time", "elapsed", "maxDepth", "threadCount", "captured"]
 
     @Test("GET /health: ok, pid and uptimes; CORS headers")

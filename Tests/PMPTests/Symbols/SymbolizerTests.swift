@@ -48,6 +48,28 @@ import Testing
         #expect(Symbolizer.shared.symbolize(raw.threads[0].addresses) == frames)
     }
 
+    @Test("symbolizing loads neither libdebuginfod nor libcurl, and reads no compressed debug file's DWARF")
+    func noDebuginfodNoCompressedDwarf() throws {
+        let thread = TestThread.parkedInKnownFunction()
+        defer { thread.finish(); thread.waitUntilFinished() }
+        Symbolizer.shared.reset()
+        let snapshot = try PMP.snapshot()
+        // The Swift runtime has no debug information anywhere: the search for it ends where debuginfod would start.
+        let retain = UInt64(UInt(bitPattern: try #require(dlsym(nil, "swift_retain"))))
+        let runtime = Symbolizer.shared.symbolize([retain + 1])
+        #expect(runtime.first?.function == "swift_retain" && runtime.first?.image.hasPrefix("libswiftCore") == true, "\(runtime)")
+        let frames = snapshot.threads.flatMap(\.frames)
+        #expect(frames.contains { $0.image.hasPrefix("libc.so") })
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        #expect(!maps.contains("libdebuginfod"), "libdwfl's last-resort debuginfod search was not taken")
+        #expect(!maps.contains("libcurl"))
+        // glibc's DWARF, where installed, is in a debug file with compressed sections (libc6-dbg), which libdw
+        // would decompress whole: its symbols name the frames, its line tables are left alone.
+        let libc = frames.filter { $0.image.hasPrefix("libc.so") }
+        #expect(libc.allSatisfy { $0.file == nil && !$0.inlined }, "\(libc.filter { $0.file != nil }.prefix(3))")
+        #expect(frames.contains { $0.image.hasPrefix("libc.so") && $0.function != "?" })
+    }
+
     @Test("an address no image covers gives '?'")
     func unknownAddress() {
         let frames = Symbolizer.shared.symbolize([0x10])
