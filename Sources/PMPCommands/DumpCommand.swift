@@ -57,10 +57,11 @@ struct DumpCommand: ParsableCommand {
         var query = ["format=\(format.rawValue)"]
         if group { query.append("group=1") }
         if registered { query.append("threads=registered") }
-        let client = connection.client
+        let client = connection.client()
         let response = try EndpointArgument.perform { () throws(HTTPClientError) in
             try client.get("/stacks?" + query.joined(separator: "&"), from: endpoint)
         }
-        try OutputFile.write(try EndpointAnswer.body(response, from: endpoint, hasToken: client.token != nil), to: output)
+        try OutputFile.write(try EndpointAnswer.body(response, from: endpoint, hasToken: client.token != nil), to: output,
+                            isText: true)
     }
 }
