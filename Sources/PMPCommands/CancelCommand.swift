@@ -49,16 +49,16 @@ struct CancelCommand: ParsableCommand {
 
     func run() throws {
         let endpoint = try EndpointArgument.parse(endpoint)
-        let client = connection.client
+        let client = connection.client(maxBodyBytes: HTTPClient.shortAnswerLimit)
         let response = try EndpointArgument.perform { () throws(HTTPClientError) in
             try Self.cancel(id: id, message: message, on: endpoint, client: client)
         }
         let outcome = Self.outcome(response, id: id, endpoint: endpoint, hasToken: client.token != nil)
         guard outcome.status == .cancelled else {
-            StandardError.write("pmp cancel: \(outcome.message)\n")
+            StandardError.write("pmp cancel: \(TerminalText.escaped(outcome.message))\n")
             throw ExitCode(outcome.status.rawValue)
         }
-        print(outcome.message)
+        print(TerminalText.escaped(outcome.message))
     }
 
     /// `DELETE /procs/ID` with `{"message": …}`.

@@ -12,7 +12,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for a connection.", valueName: "seconds"))
     var connectTimeout: Double = 3
 
-    @Option(help: ArgumentHelp("Seconds to wait for a whole answer (pmp record adds the recording time).",
+    @Option(help: ArgumentHelp("Seconds for the whole exchange, connecting included, however fast the answer trickles in (pmp record adds the recording time).",
                                valueName: "seconds"))
     var timeout: Double = 10
 
@@ -34,8 +34,9 @@ struct ConnectionOptions: ParsableArguments {
         return text.isEmpty ? nil : text
     }
 
-    var client: HTTPClient {
+    /// A client with these options, reading answers of at most `maxBodyBytes`.
+    func client(maxBodyBytes: Int = HTTPClient.fileAnswerLimit) -> HTTPClient {
         HTTPClient(token: resolvedToken, connectTimeout: .milliseconds(Int64(connectTimeout * 1000)),
-                   timeout: .milliseconds(Int64(timeout * 1000)))
+                   timeout: .milliseconds(Int64(timeout * 1000)), maxBodyBytes: maxBodyBytes)
     }
 }

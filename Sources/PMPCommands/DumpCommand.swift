@@ -61,10 +61,11 @@ struct DumpCommand: ParsableCommand {
         if group { query.append("group=1") }
         if registered { query.append("threads=registered") }
         if fullNames { query.append("names=full") }
-        let client = connection.client
+        let client = connection.client()
         let response = try EndpointArgument.perform { () throws(HTTPClientError) in
             try client.get("/stacks?" + query.joined(separator: "&"), from: endpoint)
         }
-        try OutputFile.write(try EndpointAnswer.body(response, from: endpoint, hasToken: client.token != nil), to: output)
+        try OutputFile.write(try EndpointAnswer.body(response, from: endpoint, hasToken: client.token != nil), to: output,
+                            isText: true)
     }
 }

@@ -5,10 +5,13 @@ import Glibc
 
 /// Writing command output.
 enum OutputFile {
-    /// Writes `bytes` to `path`, or to standard output for "-".
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` to `path`, or to standard output for "-". Text from an endpoint (`isText`) reaches standard
+    /// output with its control characters escaped (`TerminalText`), since it may be a terminal; a file gets the
+    /// bytes as they came.
+    static func write(_ bytes: [UInt8], to path: String, isText: Bool) throws {
         if path == "-" {
-            try AggregateArguments.write(bytes, to: STDOUT_FILENO, name: "standard output")
+            try AggregateArguments.write(isText ? TerminalText.escaped(bytes: bytes) : bytes, to: STDOUT_FILENO,
+                                         name: "standard output")
             return
         }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

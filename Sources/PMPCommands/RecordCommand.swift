@@ -89,14 +89,14 @@ struct RecordCommand: ParsableCommand {
         if byThread { query.append("thread=1") }
         if rootFirst { query.append("rootfirst=1") }
         if registered { query.append("threads=registered") }
-        let client = connection.client
+        let client = connection.client()
         // The endpoint answers once it has sampled for the whole window.
         let timeout = Duration.milliseconds(Int64((seconds + connection.timeout) * 1000))
         let response = try EndpointArgument.perform { () throws(HTTPClientError) in
             try client.get("/profile?" + query.joined(separator: "&"), from: endpoint, timeout: timeout)
         }
         let body = try EndpointAnswer.body(response, from: endpoint, hasToken: client.token != nil)
-        try OutputFile.write(body, to: output)
+        try OutputFile.write(body, to: output, isText: format != .pprof)
         let written = output == "-" ? "" : ": wrote \(output) (\(OutputFile.size(body.count)), \(format.rawValue))"
         StandardError.write("pmp record: \(Self.number(seconds)) s at \(Self.number(hz)) Hz from \(endpoint)\(written)\n")
     }

@@ -114,7 +114,7 @@ struct TopCommand: ParsableCommand {
         let period = DurationText.parse(refresh)!
         let client = HTTPClient(token: ConnectionOptions.token(option: token),
                                 connectTimeout: .milliseconds(Int64(connectTimeout * 1000)),
-                                timeout: .milliseconds(Int64(timeout * 1000)))
+                                timeout: .milliseconds(Int64(timeout * 1000)), maxBodyBytes: HTTPClient.pollAnswerLimit)
         if once {
             try printOnce(endpoints: endpoints, client: client, period: period)
             return

@@ -1,7 +1,10 @@
 /// `GET /debug/pprof`: a page that lists the endpoints, with links.
 enum IndexPage {
     static let endpoint: Endpoint = { _, reply in
-        reply(ServerResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(html.utf8)))
+        reply(ServerResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
+            .adding(header: "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                    + "form-action 'none'; frame-ancestors 'none'")
+            .adding(header: "X-Content-Type-Options", "nosniff"))
     }
 
     static let html = """

@@ -77,6 +77,13 @@ enum ProfileEndpoint {
         switch format {
         case .pprof: return response.adding(header: "Content-Disposition", "attachment; filename=\"profile.pb.gz\"")
         case .speedscope: return response.adding(header: "Content-Disposition", "inline; filename=\"profile.speedscope.json\"")
+        case .svg:
+            // Opened on its own, the flame graph runs its zoom script, but sandboxed: in an origin of its own,
+            // never the endpoint's, and with nothing to load.
+            return response
+                .adding(header: "Content-Security-Policy",
+                        "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+                .adding(header: "X-Content-Type-Options", "nosniff")
         default: return response
         }
     }

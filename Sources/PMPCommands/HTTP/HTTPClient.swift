@@ -7,10 +7,19 @@ public struct HTTPClient: Sendable {
     public var connectTimeout: Duration
     /// For the whole exchange, connecting included.
     public var timeout: Duration
+    /// The largest answer body read; a larger one is an error (`responseTooLarge`), so that an endpoint cannot
+    /// make pmp hold more than about twice this much.
     public var maxBodyBytes: Int
 
+    /// Answers written to a file or standard output (`pmp dump`, `pmp record`).
+    public static let fileAnswerLimit = 64 << 20
+    /// What `pmp top` polls (`/procs`, the grouped `/stacks`): a few MB even for thousands of threads.
+    public static let pollAnswerLimit = 16 << 20
+    /// Short answers (a cancel's outcome).
+    public static let shortAnswerLimit = 1 << 20
+
     public init(token: String? = nil, connectTimeout: Duration = .seconds(3), timeout: Duration = .seconds(10),
-                maxBodyBytes: Int = 1 << 30) {
+                maxBodyBytes: Int = fileAnswerLimit) {
         self.token = token
         self.connectTimeout = connectTimeout
         self.timeout = timeout

@@ -26,7 +26,8 @@ public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible 
         case .connectionBroken(let endpoint, let reason): return "\(endpoint): the connection broke: \(reason)"
         case .malformedResponse(let endpoint, let reason): return "\(endpoint): not an HTTP answer: \(reason)"
         case .responseTooLarge(let endpoint, let limit):
-            return "\(endpoint): the answer is larger than \(limit / 1_048_576) MB"
+            let size = limit >= 1_048_576 ? "\(limit / 1_048_576) MB" : limit >= 1024 ? "\(limit / 1024) KB" : "\(limit) bytes"
+            return "\(endpoint): the answer is larger than \(size), the most pmp reads for this request"
         }
     }
 }

@@ -37,8 +37,8 @@ struct HTTPResponseReader<Source: ByteSource> {
                   encoding.lowercased().split(separator: ",").contains(where: { String($0).trimmingBlanks() == "chunked" }) {
             body = try readChunkedBody()
         } else if let lengthText = head.header("content-length") {
-            guard let length = Int(lengthText.trimmingBlanks()), length >= 0 else {
-                throw .malformedResponse(name, reason: "Content-Length \"\(lengthText)\" is not a length")
+            guard let length = Self.number(lengthText.trimmingBlanks(), radix: 10) else {
+                throw .malformedResponse(name, reason: "Content-Length \"\(lengthText.prefix(40))\" is not a length")
             }
             guard length <= maxBodyBytes else { throw .responseTooLarge(name, limit: maxBodyBytes) }
             body = try take(length, what: "the body")
@@ -81,6 +81,25 @@ struct HTTPResponseReader<Source: ByteSource> {
         return Head(status: status, reason: parts.count > 2 ? String(parts[2]) : "", headers: headers)
     }
 
+    /// A length from the peer: digits only (no sign, no blanks, no "0x"), at most 15 of them, so that it cannot
+    /// be negative and sums of it cannot overflow. Nil for anything else.
+    static func number(_ text: String, radix: Int) -> Int? {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.count <= 15 else { return nil }
+        var value = 0
+        for byte in digits {
+            let digit: Int
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = Int(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: digit = Int(byte - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: digit = Int(byte - UInt8(ascii: "A")) + 10
+            default: return nil
+            }
+            value = value * radix + digit
+        }
+        return value
+    }
+
     // MARK: - Bodies
 
     private mutating func readChunkedBody() throws(HTTPClientError) -> [UInt8] {
@@ -88,7 +107,7 @@ struct HTTPResponseReader<Source: ByteSource> {
         while true {
             let sizeLine = try readLine(what: "a chunk size line", limit: 1024)
             let sizeText = sizeLine.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingBlanks() } ?? ""
-            guard !sizeText.isEmpty, sizeText.count <= 15, let size = Int(sizeText, radix: 16) else {
+            guard let size = Self.number(sizeText, radix: 16) else {
                 throw .malformedResponse(name, reason: "a chunk size line \"\(sizeLine.prefix(40))\"")
             }
             if size == 0 { break }
@@ -112,6 +131,7 @@ struct HTTPResponseReader<Source: ByteSource> {
             guard buffer.count - position <= maxBodyBytes else { throw .responseTooLarge(name, limit: maxBodyBytes) }
             try fill()
         }
+        guard buffer.count - position <= maxBodyBytes else { throw .responseTooLarge(name, limit: maxBodyBytes) }
         defer { position = buffer.count }
         return Array(buffer[position...])
     }
@@ -143,6 +163,7 @@ struct HTTPResponseReader<Source: ByteSource> {
     }
 
     private mutating func take(_ count: Int, what: String) throws(HTTPClientError) -> [UInt8] {
+        guard count >= 0 else { throw .malformedResponse(name, reason: "\(what): a negative length") }
         while buffer.count - position < count {
             guard !ended else { throw endedEarly(what) }
             try fill()

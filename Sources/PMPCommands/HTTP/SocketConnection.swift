@@ -41,6 +41,7 @@ final class SocketConnection {
     func send(_ bytes: [UInt8]) throws(HTTPClientError) {
         var offset = 0
         while offset < bytes.count {
+            if deadline.hasPassed { throw .timedOut(name, after: timeout) }
             let sent = bytes.withUnsafeBytes { buffer in
                 Glibc.send(descriptor, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
             }
@@ -56,9 +57,11 @@ final class SocketConnection {
         }
     }
 
-    /// Reads what is there (waiting for something first); 0 at the end of the stream.
+    /// Reads what is there (waiting for something first); 0 at the end of the stream. Past the deadline it
+    /// throws even when bytes keep coming: the deadline is for the whole exchange, not between two reads.
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws(HTTPClientError) -> Int {
         while true {
+            if deadline.hasPassed { throw .timedOut(name, after: timeout) }
             let count = recv(descriptor, buffer.baseAddress, buffer.count, 0)
             if count >= 0 { return count }
             switch errno {

@@ -1,9 +1,11 @@
 /// Fitting text into terminal cells. One Character counts as one column (wide East Asian characters and emoji
-/// would count double on a terminal: cells holding them may come out a column wider).
+/// would count double on a terminal: cells holding them may come out a column wider). Whatever passes through
+/// here has its control characters escaped first (`TerminalText`): every line of `pmp top` does.
 enum CellText {
-    /// `text` cut to `width` columns, with "…" marking the cut.
+    /// `text`, escaped, cut to `width` columns, with "…" marking the cut.
     static func truncated(_ text: String, to width: Int) -> String {
         guard width > 0 else { return "" }
+        let text = TerminalText.escaped(text)
         guard text.count > width else { return text }
         return String(text.prefix(width - 1)) + "…"
     }

@@ -41,20 +41,6 @@ enum CompactJSON {
         return result + "\""
     }
 
-    private static func escapedControls(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
+    /// Control characters as escapes, so that a cell never breaks a line or reaches the terminal as a command.
+    private static func escapedControls(_ text: String) -> String { TerminalText.escaped(text) }
 }

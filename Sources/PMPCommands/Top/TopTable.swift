@@ -12,7 +12,7 @@ enum TopColumn: Hashable, Sendable {
         case .age: return "AGE"
         case .status: return "STATUS"
         case .inStatus: return "IN STATUS"
-        case .attribute(let name): return name
+        case .attribute(let name): return TerminalText.escaped(name)
         }
     }
 
@@ -31,13 +31,13 @@ struct TopRow: Sendable {
     var cancelling: Bool
     var attributes: [String: AttributeValue]
 
-    /// The cell's text.
+    /// The cell's text, control characters escaped (so that widths are measured on what is shown).
     func text(_ column: TopColumn) -> String {
         switch column {
-        case .host: return host
-        case .id: return id
+        case .host: return TerminalText.escaped(host)
+        case .id: return TerminalText.escaped(id)
         case .age: return DurationText.short(seconds: age)
-        case .status: return cancelling ? status + " [cancelling]" : status
+        case .status: return TerminalText.escaped(cancelling ? status + " [cancelling]" : status)
         case .inStatus: return DurationText.short(seconds: inStatus)
         case .attribute(let name): return attributes[name].map(CompactJSON.render) ?? ""
         }

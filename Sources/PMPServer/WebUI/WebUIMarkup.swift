@@ -114,8 +114,10 @@ enum WebUIMarkup {
         <dialog id="token-dialog" class="dialog" aria-labelledby="token-title">
           <form id="token-form" autocomplete="off">
             <h2 id="token-title">Token</h2>
-            <p class="what">Endpoints started with <code>PMP_TOKEN</code> want it on every request. It is sent as
-              <code>Authorization: Bearer</code> to every endpoint of this page and kept only for this tab.</p>
+            <p class="what">Endpoints started with <code>PMP_TOKEN</code> want it on every request. A token is sent as
+              <code>Authorization: Bearer</code> to the endpoint it is given for, and to no other; it is kept only for
+              this tab.</p>
+            <label class="field">Endpoint <select id="token-host"></select></label>
             <label class="field">Token <input id="token-input" type="password" spellcheck="false"></label>
             <div class="buttons">
               <button id="token-clear" type="button">Forget</button>

@@ -1,8 +1,9 @@
 /// The flame graph of a fresh profile of one endpoint: `GET /profile?format=svg` (the server's own flame graph,
-/// drawn and titled there) placed inline in the page, so that it scales to the window and its frames are part
-/// of the document; its zoom script, which the browser does not run when an SVG is parsed apart, is started
-/// again as a script of the page. Recorded when the view opens or the endpoint changes, on "Record", and over
-/// and over with "keep recording".
+/// drawn and titled there), read as data and drawn again by the page: only its frames' boxes, colours, titles and
+/// labels are taken, as numbers and text, into elements the page makes itself, so that nothing of the answer
+/// (a script, an `on…` attribute, a link, a style) is ever part of the page, whatever an endpoint sends. Click
+/// to zoom is the page's. Recorded when the view opens or the endpoint changes, on "Record", and over and over
+/// with "keep recording".
 enum WebUIScriptFlameGraph {
     static let source = #"""
         let flameRecording = null;  // { host, seconds, startedAt } while a profile is taken
@@ -91,25 +92,108 @@ enum WebUIScriptFlameGraph {
           }
         }
 
-        /// Puts the server's SVG into the page and starts its script again (scripts parsed apart never run).
-        function showFlameGraph(text) {
+        const FLAME_MAX_FRAMES = 50000;
+        const FLAME_CHAR_WIDTH = 12 * 0.59;  // as FlameGraphRenderer cuts labels
+
+        function svgElement(tag, attributes) {
+          const node = document.createElementNS(SVG_NS, tag);
+          for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
+          return node;
+        }
+
+        function finiteNumber(text) { const value = Number(text); return isFinite(value) ? value : 0; }
+
+        /// The server's SVG as data (DOMParser's document runs nothing and loads nothing): its size, its two
+        /// heading lines, and each frame's box, colour and title.
+        function readFlameGraph(text) {
           const parsed = new DOMParser().parseFromString(text, "image/svg+xml");
           const root = parsed.documentElement;
           if (!root || root.localName !== "svg" || parsed.getElementsByTagName("parsererror").length) {
             throw new Error("the profile is not an SVG image");
           }
-          const svg = document.importNode(root, true);
-          const scripts = [...svg.getElementsByTagName("script")];
-          for (const script of scripts) script.remove();
-          svg.removeAttribute("height");
-          svg.setAttribute("width", "100%");
-          svg.setAttribute("class", "flame");
-          byId("flame-graph").replaceChildren(svg);
-          for (const script of scripts) {
-            const running = document.createElementNS(SVG_NS, "script");
-            running.textContent = script.textContent;
-            svg.append(running);
+          const headingOf = (name) => {
+            const node = [...root.getElementsByTagName("text")].find((candidate) => candidate.getAttribute("class") === name);
+            return node ? node.textContent : "";
+          };
+          const frames = [];
+          for (const group of root.getElementsByTagName("g")) {
+            if (group.getAttribute("class") !== "f") continue;
+            const rect = group.getElementsByTagName("rect")[0];
+            const title = group.getElementsByTagName("title")[0];
+            if (!rect || !title) continue;
+            const fill = rect.getAttribute("fill") || "";
+            const titleText = title.textContent;
+            const cut = titleText.lastIndexOf(" (");
+            frames.push({ title: titleText, name: cut > 0 ? titleText.slice(0, cut) : titleText,
+                          x: finiteNumber(rect.getAttribute("x")), y: finiteNumber(rect.getAttribute("y")),
+                          w: Math.max(0, finiteNumber(rect.getAttribute("width"))),
+                          h: Math.max(0, finiteNumber(rect.getAttribute("height"))),
+                          fill: /^rgb\(\d{1,3},\d{1,3},\d{1,3}\)$/.test(fill) ? fill : "rgb(200,200,200)" });
+            if (frames.length >= FLAME_MAX_FRAMES) break;
           }
+          return { width: Math.max(1, finiteNumber(root.getAttribute("width")) || 1200),
+                   height: Math.max(1, finiteNumber(root.getAttribute("height")) || 100),
+                   heading: headingOf("heading"), subheading: headingOf("subheading"), frames };
+        }
+
+        function fitLabel(name, width) {
+          const fitting = Math.floor((width - 6) / FLAME_CHAR_WIDTH);
+          if (fitting < 3) return "";
+          return name.length <= fitting ? name : name.slice(0, fitting - 2) + "..";
+        }
+
+        /// Draws the graph from its data; clicking a frame zooms to it (its callers kept across the full width,
+        /// dimmed; everything beside it hidden), clicking the root zooms back out.
+        function showFlameGraph(text) {
+          const graph = readFlameGraph(text);
+          const svg = svgElement("svg", { viewBox: "0 0 " + graph.width + " " + graph.height, width: "100%", class: "flame" });
+          svg.append(svgElement("rect", { x: 0, y: 0, width: "100%", height: "100%", fill: "#fdfaf3" }));
+          const heading = svgElement("text", { class: "heading", x: graph.width / 2, y: 24, "text-anchor": "middle" });
+          heading.textContent = graph.heading;
+          const subheading = svgElement("text", { class: "subheading", x: graph.width / 2, y: 44, "text-anchor": "middle" });
+          subheading.textContent = graph.subheading;
+          svg.append(heading, subheading);
+          const left = Math.min(...graph.frames.map((frame) => frame.x), 10);
+          const plotWidth = graph.frames.length ? Math.max(...graph.frames.map((frame) => frame.w)) : graph.width - 20;
+          const shown = graph.frames.map((frame) => {
+            const group = svgElement("g", { class: "f" });
+            const title = svgElement("title");
+            title.textContent = frame.title;
+            const rect = svgElement("rect", { x: frame.x.toFixed(2), y: frame.y.toFixed(2), width: frame.w.toFixed(2),
+                                              height: frame.h.toFixed(2), rx: 2, fill: frame.fill });
+            const label = svgElement("text", { x: (frame.x + 3).toFixed(2), y: (frame.y + frame.h - 3.5).toFixed(2) });
+            label.textContent = fitLabel(frame.name, frame.w);
+            group.append(title, rect, label);
+            return { ...frame, group, rect, label };
+          });
+          const zoom = (target) => {
+            const epsilon = 1e-6, scale = plotWidth / Math.max(target.w, epsilon);
+            for (const frame of shown) {
+              const inside = frame.x >= target.x - epsilon && frame.x + frame.w <= target.x + target.w + epsilon;
+              const covers = frame.x <= target.x + epsilon && frame.x + frame.w >= target.x + target.w - epsilon;
+              let x, w;
+              if (frame.y <= target.y && inside) { x = left + (frame.x - target.x) * scale; w = frame.w * scale; frame.group.style.opacity = ""; }
+              else if (frame.y > target.y && covers) { x = left; w = plotWidth; frame.group.style.opacity = "0.6"; }
+              else { frame.group.style.display = "none"; continue; }
+              frame.group.style.display = "";
+              frame.rect.setAttribute("x", x.toFixed(2));
+              frame.rect.setAttribute("width", w.toFixed(2));
+              frame.label.setAttribute("x", (x + 3).toFixed(2));
+              frame.label.textContent = fitLabel(frame.name, w);
+            }
+          };
+          const frames = svgElement("g", { id: "frames" });
+          for (const frame of shown) {
+            frame.group.addEventListener("click", () => zoom(frame));
+            frames.append(frame.group);
+          }
+          svg.append(frames);
+          if (!shown.length) {
+            const empty = svgElement("text", { x: graph.width / 2, y: 72, "text-anchor": "middle" });
+            empty.textContent = "No samples";
+            svg.append(empty);
+          }
+          byId("flame-graph").replaceChildren(svg);
         }
 
         /// On opening the view, or choosing another endpoint: a graph of that endpoint, unless one is on screen.

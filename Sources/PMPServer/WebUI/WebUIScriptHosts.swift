@@ -3,6 +3,7 @@
 enum WebUIScriptHosts {
     static let source = #"""
         function makeHost(name) {
+          storedToken(name);
           return { name, base: baseURL(name), enabled: true, status: "pending", error: "", errorStatus: 0, lastAnswer: 0,
                    procs: [], serverTime: NaN, stacks: null, stacksError: "", busy: new Set(), generation: 0 };
         }
@@ -129,7 +130,7 @@ enum WebUIScriptHosts {
               host.lastAnswer ? " (last answer " + formatDuration((Date.now() - host.lastAnswer) / 1000) + " ago)" : "",
               "; asking again " + every + ".",
               host.errorStatus === 401
-                ? el("span", { class: "hint", text: state.token ? " Check the token (Token button)." : " Give the token with the Token button." })
+                ? el("span", { class: "hint", text: tokenFor(host) ? " Check its token (Token button)." : " Give its token with the Token button." })
                 : null)));
           const tokenWanted = enabledHosts().some((host) => host.status === "error" && host.errorStatus === 401);
           byId("token-button").classList.toggle("wanted", tokenWanted);
@@ -219,6 +220,7 @@ enum WebUIScriptHosts {
           const filter = byId("filter");
           if (filter.value !== state.filter) filter.value = state.filter;
           renderHosts();
+          renderTokenButton();
           if (state.view === "procs") { renderProcesses(); renderHistory(); }
           if (state.view === "threads") renderThreads();
           if (state.view === "flame") renderFlameControls();

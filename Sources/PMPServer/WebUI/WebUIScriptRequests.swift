@@ -1,7 +1,8 @@
-/// Talking to endpoints: their base URLs, the token, and requests with a time limit whose failures read well.
+/// Talking to endpoints: their base URLs, their tokens (one per endpoint, sent to it alone), and requests with a
+/// time limit whose failures read well.
 enum WebUIScriptRequests {
     static let source = #"""
-        const TOKEN_KEY = "swift-pmp.token";
+        const TOKEN_KEY = "swift-pmp.token:";  // + the endpoint's name
 
         /// `host:port` (http) or a full `http(s)://host:port` URL, without a trailing slash.
         function baseURL(name) {
@@ -18,7 +19,8 @@ enum WebUIScriptRequests {
         async function request(host, path, options) {
           const { method = "GET", body, timeout = 10000 } = options || {};
           const headers = {};
-          if (state.token) headers["Authorization"] = "Bearer " + state.token;
+          const token = tokenFor(host);
+          if (token) headers["Authorization"] = "Bearer " + token;
           if (body !== undefined) headers["Content-Type"] = "application/json";
           const controller = new AbortController();
           const timer = setTimeout(() => controller.abort(), timeout);
@@ -60,53 +62,78 @@ enum WebUIScriptRequests {
           return error instanceof EndpointError ? error.message : String(error && error.message || error);
         }
 
-        // ---- the token: typed in the page or passed once as ?token=…, kept for this tab only
+        // ---- tokens: one per endpoint, typed in the page or passed once as ?token=… (for the serving endpoint),
+        // kept for this tab. A token goes to the endpoint it was given for and to no other, so that an endpoint
+        // named in a link cannot collect another's token.
 
-        function loadToken() {
+        function tokenFor(host) { return state.tokens.get(host.name) || ""; }
+
+        function loadTokens() {
           const query = new URLSearchParams(location.search);
           if (query.has("token")) {
-            try { sessionStorage.setItem(TOKEN_KEY, query.get("token")); } catch (error) { /* storage off */ }
-            state.token = query.get("token");
+            if (servingHost()) setToken(servingHost(), query.get("token"));
             query.delete("token");
             // The token should not stay in the address bar, the history or a copied link.
             const rest = query.toString();
             history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
-            return;
           }
-          try { state.token = sessionStorage.getItem(TOKEN_KEY) || ""; } catch (error) { state.token = ""; }
         }
 
-        function setToken(token) {
-          state.token = token;
+        /// The token kept for an endpoint in this tab (session storage is this page's origin's alone).
+        function storedToken(name) {
+          if (!state.tokens.has(name)) {
+            try { const token = sessionStorage.getItem(TOKEN_KEY + name); if (token) state.tokens.set(name, token); }
+            catch (error) { /* storage off */ }
+          }
+          return state.tokens.get(name) || "";
+        }
+
+        function setToken(name, token) {
+          if (token) state.tokens.set(name, token); else state.tokens.delete(name);
           try {
-            if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY);
+            if (token) sessionStorage.setItem(TOKEN_KEY + name, token); else sessionStorage.removeItem(TOKEN_KEY + name);
           } catch (error) { /* storage off: the token lasts until the page is left */ }
           renderTokenButton();
         }
 
         function renderTokenButton() {
           const button = byId("token-button");
-          button.textContent = state.token ? "Token ✓" : "Token";
-          button.classList.toggle("has-token", !!state.token);
+          const count = state.hosts.filter((host) => tokenFor(host)).length;
+          button.textContent = count ? "Token ✓" : "Token";
+          button.title = count ? plural(count, "endpoint") + " with a token" : "A token for endpoints started with PMP_TOKEN";
+          button.classList.toggle("has-token", count > 0);
+        }
+
+        /// Opens the dialog for `name` (by default the first endpoint that wants a token, else the first one).
+        function openTokenDialog(name) {
+          const select = byId("token-host");
+          select.replaceChildren(...state.hosts.map((host) =>
+            el("option", { value: host.name, text: host.name + (tokenFor(host) ? " ✓" : "") })));
+          const wanting = state.hosts.find((host) => host.status === "error" && host.errorStatus === 401);
+          select.value = name || (wanting || state.hosts[0] || { name: "" }).name;
+          byId("token-input").value = storedToken(select.value);
+          byId("token-dialog").showModal();
+          byId("token-input").focus();
         }
 
         function setUpTokenDialog() {
           const dialog = byId("token-dialog");
-          byId("token-button").addEventListener("click", () => {
-            byId("token-input").value = state.token;
-            dialog.showModal();
-            byId("token-input").focus();
+          byId("token-button").addEventListener("click", () => openTokenDialog());
+          byId("token-host").addEventListener("change", (event) => {
+            byId("token-input").value = storedToken(event.target.value);
           });
           byId("token-form").addEventListener("submit", (event) => {
             event.preventDefault();
-            setToken(byId("token-input").value.trim());
+            const name = byId("token-host").value;
+            setToken(name, byId("token-input").value.trim());
             dialog.close();
-            for (const host of state.hosts) resetHost(host);
+            const host = hostNamed(name);
+            if (host) resetHost(host);
             pollNow();
           });
           byId("token-clear").addEventListener("click", () => {
             byId("token-input").value = "";
-            setToken("");
+            setToken(byId("token-host").value, "");
             dialog.close();
             pollNow();
           });

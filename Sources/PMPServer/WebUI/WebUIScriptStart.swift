@@ -11,8 +11,7 @@ enum WebUIScriptStart {
         }
 
         function start() {
-          loadToken();
-          renderTokenButton();
+          loadTokens();
           setUpHostBar();
           setUpCancelDialog();
           setUpTokenDialog();

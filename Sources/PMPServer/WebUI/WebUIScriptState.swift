@@ -23,7 +23,7 @@ enum WebUIScriptState {
           reasonFilter: "",
           expandedThreads: new Set(),
           flame: { host: "", seconds: 5, hz: 100, byState: true, registered: false, repeat: false },
-          token: "",
+          tokens: new Map(),  // endpoint name -> its token; each is sent to its endpoint only
         };
 
         // ---- small helpers

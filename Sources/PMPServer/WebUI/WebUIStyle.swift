@@ -157,6 +157,11 @@ enum WebUIStyle {
         .flame-graph { background: var(--panel); border: 1px solid var(--border); border-radius: 6px; overflow: hidden; }
         .flame-graph:empty { display: none; }
         .flame-graph svg { display: block; width: 100%; height: auto; }
+        .flame-graph svg text { font-family: Verdana, "DejaVu Sans", sans-serif; font-size: 12px; fill: #000; }
+        .flame-graph svg text.heading { font-size: 17px; }
+        .flame-graph svg text.subheading { fill: #555; }
+        .flame-graph g.f text { pointer-events: none; }
+        .flame-graph g.f:hover rect { stroke: #000; stroke-width: 0.5; cursor: pointer; }
 
         .statusbar { display: flex; gap: 16px; align-items: center; padding: 4px 16px; background: var(--panel);
                      border-top: 1px solid var(--border); color: var(--muted); min-height: 26px; }
