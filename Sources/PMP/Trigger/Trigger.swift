@@ -59,7 +59,7 @@ final class Trigger: Sendable {
             }
             do {
                 let engine = try context.captureEngine()
-                let snapshot = SnapshotBuilder.build(engine.capture(options))
+                let snapshot = SnapshotBuilder.build(try engine.capture(options))
                 destination.write(snapshot, sequence: nextSequence())
             } catch {
                 DumpDestination.writeAll(fd: 2, "swift-pmp: dump failed: \(error)\n")
