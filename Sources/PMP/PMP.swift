@@ -108,6 +108,14 @@ public enum PMP {
         if let signal = configuration.signal { pmp_unblock_signal(signal) }
     }
 
+    /// Triggered dumps (and profiles) dropped so far: the writer was behind (a stderr pipe nobody reads, a slow
+    /// logger), or stderr was closed when the trigger was installed. The next dump written says `dropped=N`.
+    public static var droppedDumps: Int { DumpWriter.shared.droppedCount }
+
+    /// Whether `.standardError` dumps can be written: false when fd 2 was closed when the trigger was
+    /// installed (they are dropped then, rather than written into whatever file gets fd 2 later).
+    public static var standardErrorAvailable: Bool { DumpWriter.shared.standardError != nil }
+
     /// Removes the trigger and restores the signal's previous action.
     public static func removeTrigger() { Trigger.shared.remove() }
 
