@@ -175,6 +175,7 @@ static const int general_register_of[] = {
 // Entries in each address space's cache of register rules (libunwind's default, 128, thrashes on a service
 // whose stacks hold a few hundred distinct return addresses, and every miss is taken under the cache mutex).
 #define PMP_RULE_CACHE_ENTRIES 4096
+#define PMP_DEFAULT_RULE_CACHE_ENTRIES 128
 // Unwinders alive at most; past that, a refresh waits for walks to drain rather than allocate another.
 #define PMP_MAX_UNWINDERS 8
 // Pages remembered as readable during one walk.
@@ -475,13 +476,30 @@ static pmp_image_map *build_image_map(void) {
 
 // MARK: Unwinders (outside signal context, under refresh_lock)
 
+// After a failed allocation of a rule cache's tables, every address space gets libunwind's default cache,
+// whose tables live inside the space and are never allocated.
+static int small_rule_caches;
+
 // A walk of the calling thread through `unwinder`: libunwind initialises itself, and resets a flushed cache,
-// here rather than in a handler.
+// here rather than in a handler. Returns the frames walked, or -1 when the unwinder must never be used.
+//
+// libunwind 1.6 allocates a rule cache's tables on the first step after a flush (get_rs_cache), and when that
+// allocation fails (address space exhausted: ulimit -v) it returns without releasing the cache's lock, leaving
+// every signal blocked as its lock_acquire does. The next step through that space, here or in a handler, then
+// waits for ever on a lock its own thread may hold. So the first step is taken alone, and the signal mask
+// tells whether the lock was left held: SIGSEGV, unblocked here, is blocked only by lock_acquire.
 static int warm_up(pmp_unwinder *unwinder) {
+    sigset_t probe, before, after;
+    sigemptyset(&probe);
+    sigaddset(&probe, SIGSEGV);
+    pthread_sigmask(SIG_UNBLOCK, &probe, &before);
     ucontext_t context;
-    if (getcontext(&context) != 0) return 0;
     uint64_t frames[8];
     int truncated = 0;
+    if (getcontext(&context) == 0) walk_through(unwinder, &context, frames, 1, &truncated);
+    pthread_sigmask(SIG_SETMASK, &before, &after);
+    if (sigismember(&after, SIGSEGV)) return -1;
+    if (getcontext(&context) != 0) return 0;
     return walk_through(unwinder, &context, frames, 8, &truncated);
 }
 
@@ -503,9 +521,13 @@ static pmp_unwinder *new_unwinder(void) {
     if (unwinder == NULL) return NULL;  // the address space stays: libunwind cannot free its cache
     unwinder->space = space;
     generic.set_caching_policy(space, UNW_CACHE_GLOBAL);
-    // Twice: the first call only sets the cache up at its default size.
+    // Twice: the first call only sets the cache up at its default size. When the second cannot allocate the
+    // tables, the default size (no allocation) for this space and every later one.
     generic.set_cache_size(space, PMP_RULE_CACHE_ENTRIES, 0);
-    generic.set_cache_size(space, PMP_RULE_CACHE_ENTRIES, 0);
+    if (small_rule_caches || generic.set_cache_size(space, PMP_RULE_CACHE_ENTRIES, 0) != 0) {
+        small_rule_caches = 1;
+        generic.set_cache_size(space, PMP_DEFAULT_RULE_CACHE_ENTRIES, 0);
+    }
     unwinder_count++;
     return unwinder;
 }

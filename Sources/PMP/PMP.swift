@@ -24,18 +24,22 @@ public enum PMP {
 
     /// Captures without blocking a cooperative-pool thread while the capture runs.
     public static func snapshot(_ options: CaptureOptions = CaptureOptions()) async throws -> Snapshot {
-        let raw = try await CaptureThread.shared.run { context in try context.captureEngine().capture(options) }
+        let raw = try await CaptureThread.shared.run(waitLimit: options.waitLimit) { context in
+            try context.captureEngine().capture(options)
+        }
         return SnapshotBuilder.build(raw)
     }
 
     /// Captures and symbolizes on the capture thread, then calls `completion` there with the snapshot: for
     /// callers that must neither block nor suspend, such as an event loop answering `GET /stacks` while every
-    /// other thread of the process is stuck. `completion` should be quick (it holds up later captures).
+    /// other thread of the process is stuck. `completion` should be quick (it holds up later captures). When
+    /// the capture thread does not get it done within `options.waitLimit`, `completion` gets
+    /// `CaptureThreadError` instead (on another thread); it is called exactly once.
     public static func snapshot(_ options: CaptureOptions = CaptureOptions(),
                                 completion: @escaping @Sendable (Result<Snapshot, Error>) -> Void) {
-        CaptureThread.shared.submit { context in
-            completion(Result { SnapshotBuilder.build(try context.captureEngine().capture(options)) })
-        }
+        CaptureThread.shared.submit(waitLimit: options.waitLimit, { context in
+            SnapshotBuilder.build(try context.captureEngine().capture(options))
+        }, completion: completion)
     }
 
     /// Starts a `Collector` from the capture thread and hands it to `completion` (on the capture thread), so
@@ -43,12 +47,10 @@ public enum PMP {
     /// install the engine. Follow it with `collector.whenFinished { }`.
     public static func startCollector(_ options: CollectorOptions,
                                       completion: @escaping @Sendable (Result<Collector, Error>) -> Void) {
-        CaptureThread.shared.submit { context in
-            completion(Result {
-                _ = try context.captureEngine()
-                return try Collector.start(options)
-            })
-        }
+        CaptureThread.shared.submit(waitLimit: CaptureThread.defaultWaitLimit, { context in
+            _ = try context.captureEngine()
+            return try Collector.start(options)
+        }, completion: completion)
     }
 
     /// Installs the capture engine and loads the symbol tables of every image on the capture thread, without
@@ -59,13 +61,13 @@ public enum PMP {
             Symbolizer.shared.warmUp()
             // One capture, symbolized and thrown away: it loads the line tables of the code the threads are
             // in, so that the first real request does not pay for them.
-            _ = SnapshotBuilder.build(engine.capture(CaptureOptions()))
+            if let raw = try? engine.capture(CaptureOptions()) { _ = SnapshotBuilder.build(raw) }
         }
     }
 
     /// Captures addresses only (no symbols): the cheap part, for samplers.
     public static func capture(_ options: CaptureOptions = CaptureOptions()) throws -> RawCapture {
-        try CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }
+        try CaptureThread.shared.sync(waitLimit: options.waitLimit) { context in try context.captureEngine().capture(options) }
     }
 
     /// Samples for `duration` at `rate` Hz and returns the folded profile; blocks the calling thread meanwhile.
@@ -105,6 +107,14 @@ public enum PMP {
         pmp_unblock_signal(engine.captureSignal)
         if let signal = configuration.signal { pmp_unblock_signal(signal) }
     }
+
+    /// Triggered dumps (and profiles) dropped so far: the writer was behind (a stderr pipe nobody reads, a slow
+    /// logger), or stderr was closed when the trigger was installed. The next dump written says `dropped=N`.
+    public static var droppedDumps: Int { DumpWriter.shared.droppedCount }
+
+    /// Whether `.standardError` dumps can be written: false when fd 2 was closed when the trigger was
+    /// installed (they are dropped then, rather than written into whatever file gets fd 2 later).
+    public static var standardErrorAvailable: Bool { DumpWriter.shared.standardError != nil }
 
     /// Removes the trigger and restores the signal's previous action.
     public static func removeTrigger() { Trigger.shared.remove() }

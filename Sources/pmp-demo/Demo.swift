@@ -34,6 +34,7 @@ struct Demo: ParsableCommand {
                  http://127.0.0.1:9084/procs/ID             # cancel it
             curl 'http://127.0.0.1:9084/stacks?format=text'
           pmp-demo --serve :0 --pmp :0 --wedge    # pool and loops stuck: /stacks
+          pmp-demo --pmp :0 --churn-libraries 300 # images loaded and unloaded: see tools/bench-churn
           PMP_LISTEN=/tmp/pmp.sock pmp-demo --serve :8080   # pmp on a unix socket
         """)
 
@@ -76,6 +77,13 @@ struct Demo: ParsableCommand {
     @Flag(help: "Install neither the dump trigger nor the profiler's endpoints: the same process without swift-pmp, to measure what it costs.")
     var withoutPmp = false
 
+    @Option(help: ArgumentHelp("Load and unload small system libraries on a thread of their own, this many times a second (0: as fast as possible).",
+                               valueName: "RATE"))
+    var churnLibraries: Double?
+
+    @Flag(help: "Once ready, open file descriptors until one is left (the soft limit lowered to those open plus 64 first).")
+    var exhaustFds = false
+
     func validate() throws {
         if let record, TriggerProfile.parse(record) == nil {
             throw ValidationError("--record takes SECONDS@HZ, for example 10s@100Hz")
@@ -83,6 +91,9 @@ struct Demo: ParsableCommand {
         guard threads >= 0, threads <= 100_000 else { throw ValidationError("--threads must be between 0 and 100000") }
         guard busy >= 0, busy <= threads else { throw ValidationError("--busy must be between 0 and --threads") }
         guard tasks >= 0 else { throw ValidationError("--tasks must not be negative") }
+        if let churnLibraries, !(churnLibraries >= 0 && churnLibraries <= 1_000_000) {
+            throw ValidationError("--churn-libraries must be between 0 and 1000000")
+        }
         if let serve, ListenAddress.parse(serve) == nil {
             throw ValidationError("--serve takes HOST:PORT, :PORT or a unix socket path, not \"\(serve)\"")
         }
@@ -120,6 +131,7 @@ struct Demo: ParsableCommand {
             Workers.start(kind, index: index)
         }
         SuspendedTasks.start(count: tasks)
+        if let churnLibraries { LibraryChurn.start(rate: churnLibraries) }
 
         // Kept for the life of the process (run never returns).
         let service = try serve.flatMap(ListenAddress.parse).map { try DemoService(listen: $0) }
@@ -145,6 +157,12 @@ struct Demo: ParsableCommand {
                 while nanosleep(&remaining, &left) != 0, errno == EINTR { remaining = left }
                 fatalError("pmp-demo: crash requested with --crash-after")
             }
+        }
+        if exhaustFds {
+            // After the start-up's jobs on the capture thread (symbol tables opened), which run in order before it.
+            _ = try? PMP.capture(CaptureOptions(threads: .threads([])))
+            print("exhausted fds open=\(DescriptorExhaustion.exhaust())")
+            fflush(nil)
         }
         if let record, let window = TriggerProfile.parse(record) {
             try Recording.run(window: window, captures: recordCaptures, idleBatching: !noIdleBatching)

@@ -9,6 +9,8 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
     case installFailed(Int32, errno: Int32)
     case alreadyInstalled(Int32)
     case unwinderUnavailable(String)
+    /// The threads could not be listed or read in /proc: no capture, rather than an empty one.
+    case procUnreadable(ProcReadError)
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
             return "libunwind could not be loaded (install libunwind8): \(reason)"
         case .alreadyInstalled(let signal):
             return "the capture engine is already installed on \(SignalName.describe(signal))"
+        case .procUnreadable(let error):
+            return "the threads could not be read: \(error)"
         }
     }
 }
@@ -70,11 +74,12 @@ final class CaptureEngine {
         }
     }
 
-    func capture(_ options: CaptureOptions) -> RawCapture {
+    func capture(_ options: CaptureOptions) throws(CaptureError) -> RawCapture {
         let selfTid = ThreadList.currentThreadID()
         let tids: [Int32]
         switch options.threads {
-        case .all: tids = ThreadList.threadIDs()
+        case .all:
+            do { tids = try ThreadList.threadIDs() } catch { throw .procUnreadable(error) }
         case .registered: tids = ThreadRegistry.shared.registered.keys.sorted()
         case .threads(let list): tids = list
         }
@@ -95,7 +100,9 @@ final class CaptureEngine {
 
         // First what the kernel says of every thread (before our signal wakes it), then all the signals at once.
         for tid in tids {
-            guard let stat = ThreadStat.read(tid: tid) else {
+            let read: ThreadStat?
+            do { read = try ThreadStat.readIfPresent(tid: tid) } catch { throw .procUnreadable(error) }
+            guard let stat = read else {
                 if registry[tid] != nil { gone.append(tid) }
                 continue
             }
@@ -244,7 +251,7 @@ final class CaptureEngine {
     /// threads have been blocked.
     func observeCPU() {
         let now = Clock.monotonicNanoseconds()
-        let tids = ThreadList.threadIDs()
+        guard let tids = try? ThreadList.threadIDs() else { return }
         for tid in tids {
             if let cpu = ThreadStat.cpuClockNanoseconds(tid: tid) { _ = tracker.observe(tid: tid, cpu: cpu, now: now) }
         }

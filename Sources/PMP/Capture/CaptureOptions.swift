@@ -20,11 +20,16 @@ public struct CaptureOptions: Sendable, Hashable {
     public var timeout: Duration
     /// Frames kept per stack (at most the engine's configured depth); deeper stacks are marked truncated.
     public var maxDepth: Int
+    /// How long the caller waits for the capture thread (busy with other captures, or stuck) before it gets
+    /// `CaptureThreadError.notResponding` instead of a capture.
+    public var waitLimit: Duration
 
-    public init(threads: ThreadSelection = .all, timeout: Duration = .milliseconds(100), maxDepth: Int = 128) {
+    public init(threads: ThreadSelection = .all, timeout: Duration = .milliseconds(100), maxDepth: Int = 128,
+                waitLimit: Duration = .seconds(15)) {
         self.threads = threads
         self.timeout = timeout
         self.maxDepth = maxDepth
+        self.waitLimit = waitLimit
     }
 }
 

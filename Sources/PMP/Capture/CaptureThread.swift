@@ -47,27 +47,68 @@ final class CaptureThread: Sendable {
     /// The capture thread's kernel id (0 before it started).
     var tid: Int32 { state.withLock { $0.tid } }
 
-    func submit(_ job: @escaping Job) {
-        let needsStart = state.withLock { state -> Bool in
+    /// How long a caller waits for the capture thread unless told otherwise: long enough for a cold first
+    /// capture (symbol tables of every image) behind a dump or two, short enough for a client still waiting.
+    static let defaultWaitLimit: Duration = .seconds(15)
+    /// Jobs waiting at most; past that, the thread is taken to be stuck and callers are answered at once.
+    static let maxQueuedJobs = 256
+
+    /// Queues `job` for the capture thread. Returns false (the job is dropped) when too many are waiting.
+    @discardableResult
+    func submit(_ job: @escaping Job) -> Bool {
+        let (accepted, needsStart) = state.withLock { state -> (Bool, Bool) in
+            if state.jobs.count >= Self.maxQueuedJobs { return (false, false) }
             state.jobs.append(job)
             defer { state.started = true }
-            return !state.started
+            return (true, !state.started)
         }
         if needsStart { startThread() }
-        wake()
+        if accepted { wake() }
+        return accepted
     }
 
-    /// Runs `body` on the capture thread and waits for its result.
-    func sync<T: Sendable>(_ body: @escaping @Sendable (Context) throws -> T) throws -> T {
+    /// Runs `body` on the capture thread and hands its result to `completion` (on the capture thread), or
+    /// `CaptureThreadError` (on another thread) when the capture thread does not get it done within
+    /// `waitLimit`. `completion` is called exactly once.
+    func submit<T: Sendable>(waitLimit: Duration, _ body: @escaping @Sendable (Context) throws -> T,
+                             completion: @escaping @Sendable (Result<T, Error>) -> Void) {
+        let once = OnceFlag()
+        let accepted = submit { context in
+            guard !once.isDone else { return }  // given up already: do not pay for it
+            let result = Result { try body(context) }
+            if once.claim() { completion(result) }
+        }
+        guard accepted else {
+            if once.claim() { completion(.failure(CaptureThreadError.overloaded(queued: Self.maxQueuedJobs))) }
+            return
+        }
+        Watchdog.shared.schedule(after: waitLimit) {
+            if once.claim() { completion(.failure(CaptureThreadError.notResponding(waited: waitLimit))) }
+        }
+    }
+
+    /// Runs `body` on the capture thread and waits for its result, at most `waitLimit`.
+    func sync<T: Sendable>(waitLimit: Duration = CaptureThread.defaultWaitLimit,
+                           _ body: @escaping @Sendable (Context) throws -> T) throws -> T {
         let box = ResultBox<T>()
-        submit { context in box.set(Result { try body(context) }) }
-        return try box.wait().get()
+        let once = OnceFlag()
+        let accepted = submit { context in
+            guard !once.isDone else { return }
+            let result = Result { try body(context) }
+            if once.claim() { box.set(result) }
+        }
+        guard accepted else { throw CaptureThreadError.overloaded(queued: Self.maxQueuedJobs) }
+        if let result = box.wait(timeout: waitLimit) { return try result.get() }
+        if once.claim() { throw CaptureThreadError.notResponding(waited: waitLimit) }
+        return try box.wait().get()  // it finished just now
     }
 
-    /// Runs `body` on the capture thread; the caller suspends without blocking a pool thread.
-    func run<T: Sendable>(_ body: @escaping @Sendable (Context) throws -> T) async throws -> T {
+    /// Runs `body` on the capture thread; the caller suspends without blocking a pool thread, at most
+    /// `waitLimit`.
+    func run<T: Sendable>(waitLimit: Duration = CaptureThread.defaultWaitLimit,
+                          _ body: @escaping @Sendable (Context) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            submit { context in continuation.resume(with: Result { try body(context) }) }
+            submit(waitLimit: waitLimit, body) { continuation.resume(with: $0) }
         }
     }
 
@@ -110,8 +151,8 @@ final class CaptureThread: Sendable {
                 defer { state.jobs.removeAll() }
                 return (state.jobs, state.trigger, state.watchInterval)
             }
+            // Then the trigger and the watch, even while jobs keep coming: new jobs make the poll return at once.
             for job in jobs { job(context) }
-            if !jobs.isEmpty { continue }
 
             var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
             if let trigger { fds.append(pollfd(fd: trigger.fd, events: Int16(POLLIN), revents: 0)) }
@@ -170,4 +211,34 @@ final class ResultBox<T: Sendable>: @unchecked Sendable {
         pthread_mutex_unlock(&mutex)
         return result
     }
+
+    /// The result, or nil when none came within `timeout`.
+    func wait(timeout: Duration) -> Result<T, Error>? {
+        let deadline = Clock.monotonicNanoseconds() &+ UInt64(max(0, timeout.nanoseconds))
+        pthread_mutex_lock(&mutex)
+        while value == nil {
+            let now = Clock.monotonicNanoseconds()
+            if now >= deadline { break }
+            // The condition runs on CLOCK_REALTIME: wait in slices, re-checking the monotonic deadline.
+            let slice = min(deadline - now, 100_000_000)
+            var real = timespec()
+            clock_gettime(CLOCK_REALTIME, &real)
+            let end = UInt64(real.tv_sec) * 1_000_000_000 + UInt64(real.tv_nsec) + slice
+            var time = timespec(tv_sec: Int(end / 1_000_000_000), tv_nsec: Int(end % 1_000_000_000))
+            _ = pthread_cond_timedwait(&condition, &mutex, &time)
+        }
+        let result = value
+        pthread_mutex_unlock(&mutex)
+        return result
+    }
+}
+
+/// Claimed once: by the job that produced a result, or by the timeout that gave up on it.
+final class OnceFlag: Sendable {
+    private let done = Atomic<Bool>(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool { done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+
+    var isDone: Bool { done.load(ordering: .acquiring) }
 }

@@ -180,7 +180,8 @@ public final class Collector: Sendable {
             switch options.threads {
             case .all:
                 if tracked.isEmpty || now &- listedAt >= listRefresh {
-                    tracked = Self.merge(ThreadList.threadIDs(), into: tracked)
+                    // Unreadable (out of descriptors): the threads known so far, sampled again.
+                    if let tids = try? ThreadList.threadIDs() { tracked = Self.merge(tids, into: tracked) }
                     listedAt = now
                     relisted = true
                 }

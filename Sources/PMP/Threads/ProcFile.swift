@@ -6,8 +6,19 @@ import Glibc
 enum ProcFile {
     /// Reads up to `capacity` bytes of `path` and hands them to `body`; nil when the file cannot be opened.
     static func withContents<R>(_ path: String, capacity: Int = 4096, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        (try? withContentsIfPresent(path, capacity: capacity, body)) ?? nil
+    }
+
+    /// Like `withContents`, but running out of descriptors or memory (EMFILE, ENFILE, ENOMEM) is thrown rather
+    /// than taken for a file that is not there (a thread that exited).
+    static func withContentsIfPresent<R>(_ path: String, capacity: Int = 4096,
+                                         _ body: (UnsafeBufferPointer<UInt8>) -> R) throws(ProcReadError) -> R? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return nil }
+        if fd < 0 {
+            let code = errno
+            if code == EMFILE || code == ENFILE || code == ENOMEM { throw ProcReadError(path: path, code: code) }
+            return nil
+        }
         defer { close(fd) }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer -> R? in
             var total = 0

@@ -5,9 +5,12 @@ import CPMPCapture
 
 /// The threads of this process, as the kernel lists them in /proc/self/task.
 public enum ThreadList {
-    /// Thread ids of this process, in ascending order.
-    public static func threadIDs() -> [Int32] {
-        guard let dir = opendir("/proc/self/task") else { return [] }
+    static let taskDirectory = "/proc/self/task"
+
+    /// Thread ids of this process, in ascending order. Throws when the list cannot be read (out of file
+    /// descriptors, say): a process always has a thread, so an empty list is never an answer.
+    public static func threadIDs() throws(ProcReadError) -> [Int32] {
+        guard let dir = opendir(taskDirectory) else { throw ProcReadError(path: taskDirectory, code: errno) }
         defer { closedir(dir) }
         var ids: [Int32] = []
         ids.reserveCapacity(64)

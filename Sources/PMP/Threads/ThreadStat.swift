@@ -14,7 +14,13 @@ public struct ThreadStat: Sendable, Equatable {
 
     /// Reads the thread's stat file; nil when the thread is gone.
     public static func read(tid: Int32) -> ThreadStat? {
-        let parsed = ProcFile.withContents("/proc/self/task/\(tid)/stat", capacity: 1024) { bytes -> ThreadStat? in
+        (try? readIfPresent(tid: tid)) ?? nil
+    }
+
+    /// Reads the thread's stat file; nil when the thread is gone, thrown when the file is there but cannot be
+    /// read (out of file descriptors, say).
+    public static func readIfPresent(tid: Int32) throws(ProcReadError) -> ThreadStat? {
+        let parsed = try ProcFile.withContentsIfPresent("/proc/self/task/\(tid)/stat", capacity: 1024) { bytes -> ThreadStat? in
             parse(bytes, tid: tid)
         }
         guard var stat = parsed ?? nil else { return nil }

@@ -5,7 +5,8 @@ import Logging
 
 /// Where a triggered dump goes.
 public enum DumpDestination: Sendable {
-    /// Written to file descriptor 2 in one piece.
+    /// Written to stderr in one piece (a copy of fd 2 taken when the trigger was installed; nothing is written
+    /// when stderr was closed then).
     case standardError
     /// Appended to a file (created when missing).
     case file(String)
@@ -15,23 +16,27 @@ public enum DumpDestination: Sendable {
     case custom(@Sendable (String) -> Void)
 
     /// Renders the dump in the shape this destination takes (whole text, or lines for a logger) and writes it.
-    func write(_ snapshot: Snapshot, sequence: Int) {
+    /// Call it on the dump writer's thread: it may block.
+    func write(_ snapshot: Snapshot, sequence: Int, dropped: Int = 0) {
         switch self {
         case .standardError:
-            Self.writeAll(fd: 2, DumpRenderer.text(snapshot, sequence: sequence))
+            DumpWriter.shared.writeToStandardError(DumpRenderer.text(snapshot, sequence: sequence, dropped: dropped))
         case .file(let path):
-            let text = DumpRenderer.text(snapshot, sequence: sequence)
+            let text = DumpRenderer.text(snapshot, sequence: sequence, dropped: dropped)
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
-                Self.writeAll(fd: 2, "swift-pmp: cannot open \(path): \(String(cString: strerror(errno))); dump follows\n" + text)
+                DumpWriter.shared.writeToStandardError(
+                    "swift-pmp: cannot open \(path): \(String(cString: strerror(errno))); dump follows\n" + text)
                 return
             }
             Self.writeAll(fd: fd, text)
             close(fd)
         case .logger(let logger, let level):
-            DumpRenderer.render(snapshot, sequence: sequence) { tag, body in logger.log(level: level, "\(tag)\(body)") }
+            DumpRenderer.render(snapshot, sequence: sequence, dropped: dropped) { tag, body in
+                logger.log(level: level, "\(tag)\(body)")
+            }
         case .custom(let body):
-            body(DumpRenderer.text(snapshot, sequence: sequence))
+            body(DumpRenderer.text(snapshot, sequence: sequence, dropped: dropped))
         }
     }
 
@@ -39,11 +44,11 @@ public enum DumpDestination: Sendable {
     func write(text: String) {
         switch self {
         case .standardError:
-            Self.writeAll(fd: 2, text)
+            DumpWriter.shared.writeToStandardError(text)
         case .file(let path):
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
-                Self.writeAll(fd: 2, "swift-pmp: cannot open \(path): \(String(cString: strerror(errno))); output follows\n" + text)
+                DumpWriter.shared.writeToStandardError("swift-pmp: cannot open \(path): \(String(cString: strerror(errno))); output follows\n" + text)
                 return
             }
             Self.writeAll(fd: fd, text)
@@ -64,7 +69,10 @@ public enum DumpDestination: Sendable {
             while offset < buffer.count {
                 let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
-                    if errno == EINTR || errno == EAGAIN { continue }
+                    if errno == EINTR { continue }
+                    // Non-blocking and full: wait for room, a while at most (this runs on the writer thread).
+                    var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    if errno == EAGAIN, poll(&descriptor, 1, 10_000) > 0 { continue }
                     return
                 }
                 offset += written

@@ -49,6 +49,7 @@ final class Trigger: Sendable {
             throw TriggerError.installFailed(signal, errno: -result)
         }
         installed.withLock { $0 = Installed(signal: signal, fd: fd) }
+        let writer = DumpWriter.shared  // takes its copy of stderr now, before fd 2 can be reused
         let options = configuration.capture
         let destination = configuration.destination
         let profile = configuration.profile
@@ -59,10 +60,11 @@ final class Trigger: Sendable {
             }
             do {
                 let engine = try context.captureEngine()
-                let snapshot = SnapshotBuilder.build(engine.capture(options))
-                destination.write(snapshot, sequence: nextSequence())
+                let snapshot = SnapshotBuilder.build(try engine.capture(options))
+                let sequence = nextSequence()
+                writer.submit { dropped in destination.write(snapshot, sequence: sequence, dropped: dropped) }
             } catch {
-                DumpDestination.writeAll(fd: 2, "swift-pmp: dump failed: \(error)\n")
+                writer.submit { _ in DumpWriter.shared.writeToStandardError("swift-pmp: dump failed: \(error)\n") }
             }
         }
         CaptureThread.shared.setWatch(interval: configuration.blockedTimeResolution)
@@ -96,12 +98,12 @@ final class Trigger: Sendable {
             let collector = try Collector.start(options)
             collector.whenFinished { [self] in
                 let result = collector.profile()
-                destination.write(text: String(decoding: result.rendered(as: profile.format, options: profile.options),
-                                               as: UTF8.self))
+                let text = String(decoding: result.rendered(as: profile.format, options: profile.options), as: UTF8.self)
+                DumpWriter.shared.submit { _ in destination.write(text: text) }
                 profiling.store(false, ordering: .releasing)
             }
         } catch {
-            DumpDestination.writeAll(fd: 2, "swift-pmp: profile failed: \(error)\n")
+            DumpWriter.shared.submit { _ in DumpWriter.shared.writeToStandardError("swift-pmp: profile failed: \(error)\n") }
             profiling.store(false, ordering: .releasing)
         }
     }

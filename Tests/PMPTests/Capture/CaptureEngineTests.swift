@@ -254,7 +254,7 @@ import Testing
         let mine = snapshot.threads.first { $0.tid == thread.tid }
         #expect(mine?.name == "registered worker with a long name")
         #expect(mine?.failure == nil)
-        let all = Set(ThreadList.threadIDs())
+        let all = Set(try ThreadList.threadIDs())
         #expect(snapshot.threads.count < all.count)
     }
 

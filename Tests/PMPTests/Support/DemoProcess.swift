@@ -16,7 +16,8 @@ final class DemoProcess: @unchecked Sendable {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("pmp-demo").path
     }
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// `standardError`: where the demo's stderr goes instead of the file behind `stderr` (a pipe, say).
+    init(_ arguments: [String], environment: [String: String] = [:], standardError: Any? = nil) throws {
         stderrPath = NSTemporaryDirectory() + "pmp-demo-\(UUID().uuidString).stderr"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.executable)
@@ -25,7 +26,7 @@ final class DemoProcess: @unchecked Sendable {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.standardOutput = stdoutPipe
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardError = standardError ?? FileHandle(forWritingAtPath: stderrPath)
         try process.run()
         let pidLine = try readStdoutLine(timeout: 30)
         pid = Int32(pidLine) ?? -1

@@ -30,10 +30,11 @@ public enum DumpRenderer {
     }
 
     /// The dump as one string, each line ending in a newline.
-    public static func text(_ snapshot: Snapshot, sequence: Int = 1) -> String {
+    /// `dropped`: dumps dropped before this one (the writer was behind), shown as `dropped=N` when not 0.
+    public static func text(_ snapshot: Snapshot, sequence: Int = 1, dropped: Int = 0) -> String {
         var text = ""
         text.reserveCapacity(snapshot.threads.count * 1500)
-        render(snapshot, sequence: sequence) { tag, body in
+        render(snapshot, sequence: sequence, dropped: dropped) { tag, body in
             text += tag
             text += body
             text += "\n"
@@ -42,10 +43,11 @@ public enum DumpRenderer {
     }
 
     /// Streams the dump's lines to `emit` as (tag, rest of the line).
-    public static func render(_ snapshot: Snapshot, sequence: Int, _ emit: (String, String) -> Void) {
+    public static func render(_ snapshot: Snapshot, sequence: Int, dropped: Int = 0, _ emit: (String, String) -> Void) {
         let tag = "pmp[\(snapshot.pid).\(sequence)] "
         emit(tag, "dump pid=\(snapshot.pid) time=\(Timestamp.iso8601(snapshot.time)) threads=\(snapshot.threads.count)"
-            + " captured=\(snapshot.capturedCount) elapsed=\(Decimal3.format(snapshot.elapsed * 1000))ms depth=\(snapshot.maxDepth)")
+            + " captured=\(snapshot.capturedCount) elapsed=\(Decimal3.format(snapshot.elapsed * 1000))ms depth=\(snapshot.maxDepth)"
+            + (dropped > 0 ? " dropped=\(dropped)" : ""))
         // Threads mostly share a few stacks: format each distinct stack's lines once.
         var stackLines: [[Frame]: [String]] = [:]
         for thread in snapshot.threads {

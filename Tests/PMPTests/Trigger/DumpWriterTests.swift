@@ -1,0 +1,51 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import PMP
+import Testing
+
+/// Dumps are written off the capture thread: a destination that blocks holds up nothing else.
+@Suite("dump writer", .timeLimit(.minutes(2))) struct DumpWriterTests {
+    @Test("stderr on a pipe nobody reads, SIGUSR1 over and over: /stacks still answers")
+    func undrainedStandardError() async throws {
+        let pipe = Pipe()  // never read: once its 64 KiB are full, every write to it blocks
+        let demo = try DemoProcess(["--threads", "20", "--pmp", "127.0.0.1:0"], standardError: pipe)
+        defer { demo.stop() }
+        let pmp = try #require(demo.pmpURL)
+        for _ in 0..<40 {
+            demo.signal(SIGUSR1)
+            usleep(20_000)
+        }
+        for _ in 0..<3 {
+            let answer = try await HostileEnvironmentTests.get(pmp + "/stacks?format=text", timeout: 30)
+            #expect(answer.status == 200)
+            #expect(answer.text.contains("dump pid="))
+        }
+        withExtendedLifetime(pipe) {}
+    }
+
+    @Test("dumps that do not fit in the queue are dropped and counted; the next one written says so")
+    func droppedAreCounted() throws {
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let before = PMP.droppedDumps
+        DumpWriter.shared.submit { _ in
+            entered.signal()
+            _ = release.wait(timeout: .now() + 30)
+        }
+        #expect(entered.wait(timeout: .now() + 30) == .success)
+        var accepted = 0
+        for _ in 0..<(DumpWriter.capacity + 3) where DumpWriter.shared.submit({ _ in }) { accepted += 1 }
+        #expect(accepted == DumpWriter.capacity)
+        #expect(PMP.droppedDumps - before == 3)
+        let seen = Box<Int?>(nil)
+        release.signal()
+        for _ in 0..<500 where !DumpWriter.shared.submit({ dropped in seen.value = dropped }) { usleep(10_000) }
+        for _ in 0..<500 where seen.value == nil { usleep(10_000) }
+        #expect(seen.value == 0, "the drops were reported to the first write after them, not this one")
+        let snapshot = try PMP.snapshot(CaptureOptions(threads: .threads([])))
+        #expect(DumpRenderer.text(snapshot, dropped: 3).contains(" dropped=3\n"))
+        #expect(DumpParser.parse(DumpRenderer.text(snapshot, dropped: 3)).first?.complete == true)
+    }
+}
