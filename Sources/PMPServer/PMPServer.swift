@@ -117,7 +117,7 @@ public final class PMPServer: Sendable {
 
     // MARK: - Set-up
 
-    private static func setUpConnection(_ channel: any Channel, core: ServerCore) throws {
+    static func setUpConnection(_ channel: any Channel, core: ServerCore) throws {
         let pipeline = channel.pipeline.syncOperations
         guard core.admitConnection() else {
             try pipeline.addHandler(OverloadRefusal())
