@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .library(name: "PMP", targets: ["PMP"]),
         .library(name: "PMPServer", targets: ["PMPServer"]),
+        // The command-line tools' commands, a product for the fuzz targets under Fuzz/.
+        .library(name: "PMPCommands", targets: ["PMPCommands"]),
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
         .executable(name: "pmp", targets: ["pmp"]),

@@ -125,7 +125,7 @@ public final class PMPServer: Sendable {
         return text.prefix(1).lowercased() + text.dropFirst()
     }
 
-    private static func setUpConnection(_ channel: any Channel, core: ServerCore) throws {
+    static func setUpConnection(_ channel: any Channel, core: ServerCore) throws {
         let pipeline = channel.pipeline.syncOperations
         guard core.admitConnection() else {
             try pipeline.addHandler(OverloadRefusal())

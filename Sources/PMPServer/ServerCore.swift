@@ -11,13 +11,15 @@ final class ServerCore: Sendable {
     let router: Router
     private let openConnections = Atomic<Int>(0)
 
-    init(configuration: PMPServerConfiguration, loop: any EventLoop) {
+    /// `router` replaces the server's routes (to serve requests without capturing, as the fuzz target does).
+    init(configuration: PMPServerConfiguration, loop: any EventLoop, router: Router? = nil) {
         limits = configuration.limits
         token = configuration.token
         gate = LoopGate(loop: loop)
         let profiles = ProfileSessions(limit: configuration.limits.maxConcurrentProfiles)
         self.profiles = profiles
-        router = Endpoints.router(table: configuration.processTable, limits: configuration.limits, profiles: profiles)
+        self.router = router ?? Endpoints.router(table: configuration.processTable, limits: configuration.limits,
+                                                 profiles: profiles)
     }
 
     /// Counts a new connection; false (and not counted) when the server is full.

@@ -14,6 +14,7 @@ struct HTTPResponseReader<Source: ByteSource> {
     private let name: String
     private let maxBodyBytes: Int
     private var buffer: [UInt8] = []
+    private var chunk = [UInt8](repeating: 0, count: 64 * 1024)
     private var position = 0
     private var ended = false
 
@@ -172,29 +173,19 @@ struct HTTPResponseReader<Source: ByteSource> {
         return Array(buffer[position..<(position + count)])
     }
 
-    /// Reads more from the source; compacts what was consumed first so the buffer does not grow with it.
+    /// Reads more from the source; compacts what was consumed first so the buffer does not grow with it. The
+    /// read goes to `chunk`, so a peer sending a byte at a time costs a byte's work per read, not the chunk's.
     private mutating func fill() throws(HTTPClientError) {
         if position > 0, position >= buffer.count / 2 {
             buffer.removeSubrange(0..<position)
             position = 0
         }
-        let chunk = 64 * 1024
-        let oldCount = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: chunk))
         let source = self.source
-        let outcome: Result<Int, HTTPClientError> = buffer.withUnsafeMutableBytes { raw in
-            Result { () throws(HTTPClientError) -> Int in
-                try source.receive(into: UnsafeMutableRawBufferPointer(rebasing: raw[oldCount...]))
-            }
+        let outcome: Result<Int, HTTPClientError> = chunk.withUnsafeMutableBytes { raw in
+            Result { () throws(HTTPClientError) -> Int in try source.receive(into: raw) }
         }
-        let received: Int
-        switch outcome {
-        case .success(let count): received = count
-        case .failure(let error):
-            buffer.removeLast(chunk)
-            throw error
-        }
-        buffer.removeLast(chunk - received)
+        let received = try outcome.get()
+        buffer.append(contentsOf: chunk[..<received])
         if received == 0 { ended = true }
     }
 

@@ -52,6 +52,14 @@ import Testing
         #expect(head.body.isEmpty)
     }
 
+    @Test("an answer trickling in a byte at a time costs a byte's work per read")
+    func trickle() throws {
+        // 32 KiB one byte per read: a read that first zeroed a 64 KiB chunk would do 2 GiB of work.
+        let body = String(repeating: "x", count: 32 * 1024)
+        let answer = try Self.read("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body, pieceSize: 1)
+        #expect(answer.body.count == body.utf8.count)
+    }
+
     @Test("answers that are not HTTP, or end too soon, are errors that say so")
     func malformed() {
         #expect(throws: HTTPClientError.malformedResponse("test", reason: "the answer starts with \"SSH-2.0-OpenSSH_9.2\"")) {

@@ -107,10 +107,21 @@ import Testing
         #expect(dumps.last?.snapshot == Self.sample())
     }
 
+    @Test("a header with a timestamp of a hundred fraction digits reads as a dump, without overflow")
+    func longTimestampFraction() throws {
+        let text = String(decoding: try ReaderFixture.bytes("fuzz/dump-long-fraction.txt"), as: UTF8.self)
+        let dumps = DumpParser.parse(text)
+        #expect(dumps.count == 1)
+        #expect(dumps.first.map { abs($0.snapshot.time - 1_795_726_769.667) < 0.001 } == true)
+    }
+
     @Test("timestamps and numbers keep their precision")
     func timestamps() {
         #expect(Timestamp.iso8601(0) == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp.parse("2026-11-26T20:51:01.123Z") == Timestamp.parse(Timestamp.iso8601(1_795_726_261.123)))
+        // A fraction of any length reads as far as a Double holds it.
+        #expect(Timestamp.parse("2026-11-26T20:51:01.1234567890123456789012345Z") == Timestamp.parse("2026-11-26T20:51:01.123Z"))
+        #expect(Timestamp.parse("2026-11-26T20:51:01.1234567890x23Z") == nil)
         #expect(Decimal3.format(12.3456) == "12.346")
         #expect(Decimal3.format(0.0004) == "0.000")
         #expect(QuotedString.unquote(Substring(QuotedString.quote("a\"b\\c\u{1}"))).map(\.0) == "a\"b\\c\u{1}")

@@ -31,8 +31,10 @@ enum Timestamp {
               let minute = number(14, 2), let second = number(17, 2) else { return nil }
         var fraction = 0.0
         if bytes.count > 21, bytes[19] == UInt8(ascii: ".") {
-            let digits = bytes.count - 21
-            guard let value = number(20, digits) else { return nil }
+            // Nanoseconds at most: more digits would overflow and say nothing a Double keeps.
+            let digits = min(bytes.count - 21, 9)
+            guard let value = number(20, digits),
+                  bytes[(20 + digits)..<(bytes.count - 1)].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
             var scale = 1.0
             for _ in 0..<digits { scale *= 10 }
             fraction = Double(value) / scale

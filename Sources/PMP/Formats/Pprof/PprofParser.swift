@@ -46,11 +46,16 @@ public enum PprofParser {
         var process: String?
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(Failure) -> Profile {
+    /// How large a gzipped profile may inflate to, by default: far above real profiles, and a bound on what a
+    /// gzip bomb (a kilobyte can inflate to a megabyte) costs.
+    public static let defaultMaxInflatedBytes = 256 << 20
+
+    /// `maxInflatedBytes` bounds the profile once inflated; beyond it the file is refused (`decompression`).
+    public static func parse(_ bytes: [UInt8], maxInflatedBytes: Int = defaultMaxInflatedBytes) throws(Failure) -> Profile {
         var message = bytes
         if Gzip.isCompressed(bytes) {
             do {
-                message = try Gzip.decompress(bytes)
+                message = try Gzip.decompress(bytes, maxOutputBytes: maxInflatedBytes)
             } catch {
                 throw .decompression(error.description)
             }

@@ -1,0 +1,7 @@
+import FuzzSupport
+import PMP
+
+// Every format at once, as pmp-aggregate reads a log: the readers compete for lines and hand them back.
+FuzzDriver.run { input in
+    DumpReaderHarness.run(input, readerTypes: Aggregator.readerTypes)
+}

@@ -1,0 +1,6 @@
+import FuzzSupport
+import PMP
+
+FuzzDriver.run { input in
+    DumpReaderHarness.run(input, readerTypes: [GoProfileReader.self])
+}

@@ -1,0 +1,8 @@
+import FuzzSupport
+import PMP
+
+// pprof files, gzipped or not: gzip (bombs included), protobuf wire format, the profile's tables.
+FuzzDriver.run { input in
+    guard let profile = try? PprofParser.parse(Array(input)) else { return }
+    ProfileHarness.render(profile)
+}
