@@ -220,7 +220,9 @@ public enum PprofParser {
             }
             let count = countIndex < sample.values.count ? Int(clamping: sample.values[countIndex]) : 0
             if let index = stackIndex[key] {
-                stacks[index].count += count
+                // Counts from a file can be anything: summing saturates rather than overflow.
+                let sum = stacks[index].count.addingReportingOverflow(count)
+                stacks[index].count = sum.overflow ? (count < 0 ? Int.min : Int.max) : sum.partialValue
             } else {
                 var stackFrames: [Frame] = []
                 stackFrames.reserveCapacity(key.locationIDs.count)

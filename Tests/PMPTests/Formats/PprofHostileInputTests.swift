@@ -1,9 +1,9 @@
 @testable import PMP
 import Testing
 
-/// gzip input is hostile: a few kilobytes can inflate to gigabytes, and a file of many tiny members must not
-/// cost more than its length.
-@Suite("gzip of pprof files", .timeLimit(.minutes(2))) struct GzipTests {
+/// pprof files come from anywhere: a few kilobytes of gzip can inflate to gigabytes, a file of many tiny members
+/// must not cost more than its length, and counts can be anything.
+@Suite("hostile pprof files", .timeLimit(.minutes(2))) struct PprofHostileInputTests {
     /// `members` copies of one gzip member holding `memberBytes` zero bytes.
     static func bomb(memberBytes: Int, members: Int) throws -> [UInt8] {
         let member = try Gzip.compress([UInt8](repeating: 0, count: memberBytes), level: 9)
@@ -30,10 +30,19 @@ import Testing
 
     @Test("many small members cost their length, not its square")
     func manyMembers() throws {
-        // 100,000 members of one byte, about 2 MB: copying the rest of the input for each member would move
-        // some 100 GB and run into the time limit.
+        // 100,000 members of one byte, about 2 MB, each read where it stands in the input.
         let members = 100_000
         let input = try Self.bomb(memberBytes: 1, members: members)
         #expect(try Gzip.decompress(input) == [UInt8](repeating: 0, count: members))
+    }
+
+    @Test("samples whose counts sum past Int.max saturate instead of overflowing")
+    func countsSaturate() throws {
+        let stack = RendererTestProfiles.sample.stacks[0]
+        var huge = stack
+        huge.count = Int.max
+        let bytes = PprofRenderer.render(Profile(stacks: [huge, huge, stack]))
+        let profile = try PprofParser.parse(bytes)
+        #expect(profile.stacks.first?.count == Int.max)
     }
 }
