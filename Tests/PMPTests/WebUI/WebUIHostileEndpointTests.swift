@@ -124,7 +124,7 @@ struct WebUIHostileEndpointTests {
             document.querySelectorAll('#flame-graph script, #flame-graph image, #flame-graph foreignObject, #flame-graph a, #flame-graph style, #flame-graph [onload], #flame-graph [onclick], #flame-graph [onmouseover]').length
             """) as? Int
         #expect(inserted == 0, "only shapes and text are drawn")
-        let heading = try browser.evaluate("document.querySelector('#flame-graph text.heading').textContent") as? String ?? ""
+        let heading = try browser.evaluate("(document.querySelector('#flame-graph text.heading') || {}).textContent || ''") as? String ?? ""
         #expect(heading.hasPrefix("<script>"))
 
         // Time for anything that was going to run, then: nothing did, and the token stayed with its endpoint.
