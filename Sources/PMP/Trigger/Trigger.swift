@@ -33,6 +33,8 @@ final class Trigger: Sendable {
 
     private let installed = Mutex<Installed?>(nil)
     private let sequence = Atomic<Int>(0)
+    /// The threads whose stacks the warm-up after `install` captured and symbolized (for tests).
+    let warmedThreads = Mutex<Set<Int32>>([])
 
     /// The next dump sequence number of this process (tags `pmp[PID.SEQ]`).
     func nextSequence() -> Int { sequence.wrappingAdd(1, ordering: .relaxed).newValue }
@@ -72,6 +74,21 @@ final class Trigger: Sendable {
         CaptureThread.shared.submit { context in
             if let engine = try? context.captureEngine() { engine.observeCPU() }
             Symbolizer.shared.warmUp()
+        }
+        // Then, once the threads a service starts right after installing the trigger are up, one capture of them
+        // all, symbolized and thrown away: it pays the first dump's cold costs (libunwind's rule cache, the first
+        // signal frame on each thread's stack, the line tables of the code the threads are in) ahead of it.
+        try? startDetachedThread(name: "pmp-warm-up") { [self] in
+            BackgroundSignalMask.apply()
+            var pause = timespec(tv_sec: 0, tv_nsec: 500_000_000)
+            var left = timespec()
+            while nanosleep(&pause, &left) != 0, errno == EINTR { pause = left }
+            CaptureThread.shared.submit { [self] context in
+                guard self.signal == signal, let engine = try? context.captureEngine() else { return }
+                let capture = engine.capture(options)
+                _ = SnapshotBuilder.build(capture)
+                self.warmedThreads.withLock { $0 = Set(capture.threads.filter { !$0.addresses.isEmpty }.map(\.tid)) }
+            }
         }
     }
 

@@ -50,3 +50,41 @@ struct RecordingHandler: LogHandler {
         records.append("\(event.level) \(label): \(event.message)")
     }
 }
+
+extension TriggerTests {
+    @Test("a thread started after the trigger is installed is captured and symbolized before any dump")
+    func warmUpCapturesLaterThreads() throws {
+        Trigger.shared.warmedThreads.withLock { $0 = [] }
+        try PMP.installTrigger(TriggerConfiguration(signal: SIGUSR2, destination: .standardError))
+        defer { PMP.removeTrigger() }
+        var pipeFDs: [Int32] = [0, 0]
+        #expect(pipe(&pipeFDs) == 0)
+        defer { close(pipeFDs[0]); close(pipeFDs[1]) }
+        let started = TidBox()
+        let readFD = pipeFDs[0]
+        let thread = Thread {
+            started.set(ThreadList.currentThreadID())
+            var byte: UInt8 = 0
+            _ = read(readFD, &byte, 1)
+        }
+        thread.start()
+        var tid: Int32 = 0
+        for _ in 0..<500 where tid == 0 { usleep(10_000); tid = started.value }
+        var warmed = false
+        for _ in 0..<500 where !warmed {
+            usleep(20_000)
+            warmed = Trigger.shared.warmedThreads.withLock { $0.contains(tid) }
+        }
+        var one: UInt8 = 1
+        _ = write(pipeFDs[1], &one, 1)
+        #expect(tid != 0)
+        #expect(warmed)
+    }
+}
+
+final class TidBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Int32 = 0
+    func set(_ tid: Int32) { lock.withLock { stored = tid } }
+    var value: Int32 { lock.withLock { stored } }
+}
