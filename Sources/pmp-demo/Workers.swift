@@ -19,6 +19,8 @@ enum Workers {
     nonisolated(unsafe) static var contendedMutex = pthread_mutex_t()
     nonisolated(unsafe) static var pipeFDs: [Int32] = [-1, -1]
     nonisolated(unsafe) static var sink: UInt64 = 0
+    /// Posted by each lock holder once it holds its lock, so that no waiter starts before the lock is taken.
+    nonisolated(unsafe) static var holding = sem_t()
     /// Swift's own lock (a PI futex on Linux), held for ever by "swift-lock-holder".
     static let swiftMutex = Mutex<UInt64>(0)
     /// Threads waiting on `swiftMutex`.
@@ -30,9 +32,11 @@ enum Workers {
         pthread_mutex_init(&contendedMutex, nil)
         pipeFDs.withUnsafeMutableBufferPointer { _ = pipe($0.baseAddress!) }
         // One thread holds the contended mutex for ever (it sleeps while holding it).
+        sem_init(&holding, 0, 0)
         startThread(name: "lock-holder") { holdingMutexWhileSleeping() }
         // And one holds a Synchronization.Mutex, with waiters of its own.
         startThread(name: "swift-lock-holder") { holdingSwiftMutexWhileSleeping() }
+        for _ in 0..<2 { while sem_wait(&holding) != 0 {} }
         for index in 0..<swiftMutexWaiters {
             startThread(name: "swift-mutex-\(index)") { blockedOnSwiftMutex() }
         }
@@ -64,11 +68,13 @@ enum Workers {
 
     @inline(never) static func holdingMutexWhileSleeping() {
         pthread_mutex_lock(&contendedMutex)
+        sem_post(&holding)
         while true { sleepingInNanosleep() }
     }
 
     @inline(never) static func holdingSwiftMutexWhileSleeping() {
         swiftMutex.withLock { value in
+            sem_post(&holding)
             var request = timespec(tv_sec: 3600, tv_nsec: 0)
             while true {
                 value &+= 1

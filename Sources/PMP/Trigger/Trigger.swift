@@ -84,8 +84,8 @@ final class Trigger: Sendable {
             var left = timespec()
             while nanosleep(&pause, &left) != 0, errno == EINTR { pause = left }
             CaptureThread.shared.submit { [self] context in
-                guard self.signal == signal, let engine = try? context.captureEngine() else { return }
-                let capture = engine.capture(options)
+                guard self.signal == signal, let engine = try? context.captureEngine(),
+                      let capture = try? engine.capture(options) else { return }
                 _ = SnapshotBuilder.build(capture)
                 self.warmedThreads.withLock { $0 = Set(capture.threads.filter { !$0.addresses.isEmpty }.map(\.tid)) }
             }

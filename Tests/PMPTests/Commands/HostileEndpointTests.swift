@@ -239,7 +239,11 @@ struct ChildRun {
         var status: Int32 = 0
         var usage = rusage()
         let deadline = started.addingTimeInterval(timeout)
+        // The child's own high-water mark, read while it runs: wait4's ru_maxrss of a child started by
+        // posix_spawn (a vfork) also counts the parent's peak, which the kernel carries over at exec.
+        var peakKilobytes = 0
         while true {
+            peakKilobytes = max(peakKilobytes, Self.residentHighWaterKilobytes(of: pid) ?? 0)
             let waited = wait4(pid, &status, WNOHANG, &usage)
             if waited == pid { break }
             if waited < 0, errno != EINTR { throw TestFailure("wait4: errno \(errno)") }
@@ -254,6 +258,13 @@ struct ChildRun {
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let stdout = (try? Data(contentsOf: URL(fileURLWithPath: directory + "/stdout"))).map { [UInt8]($0) } ?? []
         let stderr = (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? ""
-        return ChildRun(status: exit, stdout: stdout, stderr: stderr, peakResidentKilobytes: usage.ru_maxrss, seconds: seconds)
+        return ChildRun(status: exit, stdout: stdout, stderr: stderr, peakResidentKilobytes: peakKilobytes, seconds: seconds)
+    }
+
+    /// `VmHWM` of /proc/PID/status, in kilobytes; nil once the process is gone.
+    static func residentHighWaterKilobytes(of pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
     }
 }

@@ -90,9 +90,10 @@ import Testing
     func demangled() throws {
         let aggregator = Aggregator()
         aggregator.consume(text: try Self.realDump())
-        let functions = aggregator.finish().stacks.flatMap { $0.frames.map(\.function) }
-        #expect(functions.contains("static pmp_demo.Workers.blockedInConditionWait() -> ()"))
-        #expect(!functions.contains { $0.hasPrefix("$s") })
+        let frames = aggregator.finish().stacks.flatMap(\.frames)
+        #expect(frames.contains { $0.function == "static Workers.blockedInConditionWait()" })
+        #expect(frames.contains { $0.fullFunction == "static pmp_demo.Workers.blockedInConditionWait() -> ()" })
+        #expect(!frames.contains { $0.function.hasPrefix("$s") || $0.fullFunction.hasPrefix("$s") })
     }
 
     static let handMade = """
