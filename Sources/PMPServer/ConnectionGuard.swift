@@ -2,13 +2,14 @@ import NIOCore
 import NIOHTTP1
 
 /// The first handler of every connection, on the raw bytes: it bounds how large a request head may grow and how
-/// long a request may take to arrive, and closes connections left idle. A client that breaks a limit gets a
-/// short answer (431 or 408) written here, below the HTTP encoder, and its connection is closed; other
-/// connections never notice.
+/// long a head and a whole request may take to arrive, and closes connections left idle (a new connection that
+/// sends nothing within the header timeout included). A client that breaks a limit gets a short answer (431 or
+/// 408) written here, below the HTTP encoder, and its connection is closed gracefully; other connections never
+/// notice.
 ///
-/// It also stops reading while the connection's outgoing buffer is over its high-water mark, so that a client
-/// that pipelines requests without reading the answers cannot make the server buffer them without bound; the
-/// idle timer then closes it.
+/// It also stops reading while the connection's outgoing buffer is over its high-water mark, and tells the
+/// registry whether the connection may be evicted for a new one: when no request is in progress, or only the
+/// head of one is arriving.
 ///
 /// The HTTP handler tells it where the connection stands: a head was parsed (`headReceived`), a request is
 /// complete (`requestReceived`), its response was sent (`responseSent`).
@@ -19,33 +20,42 @@ final class ConnectionGuard: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private enum Phase {
-        /// Between requests: the idle timer runs.
+        /// Between requests: the idle timer runs (the header timer on a connection that sent nothing yet).
         case idle
-        /// Bytes of a request arrived, the request is not complete: the request timer runs.
+        /// Bytes of a request arrived, the request is not complete: the header, then the request timer runs.
         case receiving
-        /// Requests are complete and being answered: no timer (a profile takes as long as it was asked to).
+        /// Requests are complete and being answered: the HTTP handler times the answer.
         case responding
     }
 
     private let limits: PMPServerLimits
+    private let registry: ConnectionRegistry
     private var context: ChannelHandlerContext?
     private var phase = Phase.idle
+    /// No request has begun on this connection yet.
+    private var fresh = true
     /// The head of the current request is still arriving: its bytes are counted until the empty line that ends it.
     private var scanningHead = false
     private var headBytes = 0
     /// The line being scanned has had nothing but "\r" so far.
     private var lineIsEmpty = false
+    private var requestStarted = NIODeadline.now()
     private var responsesOwed = 0
     private var timer: Scheduled<Void>?
     private var rejected = false
     /// A read was asked for while the channel was not writable: done once it is.
     private var readHeldBack = false
+    /// When bytes last came in or an answer went out: the connection quiet longest is evicted first.
+    private(set) var lastActivity = NIODeadline.now()
 
-    init(limits: PMPServerLimits) { self.limits = limits }
+    init(limits: PMPServerLimits, registry: ConnectionRegistry) {
+        self.limits = limits
+        self.registry = registry
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { startTimer(limits.idleTimeout) }
+        if context.channel.isActive { startIdleTimer() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -54,12 +64,13 @@ final class ConnectionGuard: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        startTimer(limits.idleTimeout)
+        startIdleTimer()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
+        registry.remove(self)
         context.fireChannelInactive()
     }
 
@@ -81,25 +92,31 @@ final class ConnectionGuard: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if rejected { return }
+        lastActivity = .now()
         if phase == .idle {
-            phase = .receiving
-            scanningHead = true
-            headBytes = 0
-            lineIsEmpty = false
-            startTimer(limits.requestTimeout)
+            beginRequest()
         }
         if scanningHead {
             // Counted here, before the decoder sees them: NIO's decoder bounds header fields but not the URL.
             let (scanned, ended) = scanHead(unwrapInboundIn(data))
             headBytes += scanned
             if headBytes > limits.maxHeadBytes {
-                reject(status: "431 Request Header Fields Too Large",
-                       message: "the request line and headers exceed \(limits.maxHeadBytes) bytes")
+                reject(.requestHeaderFieldsTooLarge,
+                       "the request line and headers exceed \(limits.maxHeadBytes) bytes")
                 return
             }
-            if ended { scanningHead = false }
+            if ended { headEnded() }
         }
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if rejected {
+            // Draining what the refused client still sends, whatever the handlers above hold back.
+            context.read()
+            return
+        }
+        context.fireChannelReadComplete()
     }
 
     /// Bytes of `buffer` up to and including the end of the head (an empty line), and whether it was found.
@@ -121,15 +138,31 @@ final class ConnectionGuard: ChannelDuplexHandler {
         }
     }
 
+    private func beginRequest() {
+        phase = .receiving
+        fresh = false
+        scanningHead = true
+        headBytes = 0
+        lineIsEmpty = false
+        requestStarted = .now()
+        startTimer(at: requestStarted + TimeAmount(min(limits.headerTimeout, limits.requestTimeout)))
+    }
+
+    /// The head is in: the rest of the request (its body) has until the request timeout.
+    private func headEnded() {
+        guard scanningHead else { return }
+        scanningHead = false
+        if phase == .receiving { startTimer(at: requestStarted + TimeAmount(limits.requestTimeout)) }
+    }
+
     // MARK: - What the HTTP handler reports
 
     func headReceived() {
-        scanningHead = false
         if phase == .idle {
             // A pipelined request that had already arrived.
-            phase = .receiving
-            startTimer(limits.requestTimeout)
+            beginRequest()
         }
+        headEnded()
     }
 
     func requestReceived() {
@@ -140,19 +173,52 @@ final class ConnectionGuard: ChannelDuplexHandler {
     }
 
     func responseSent() {
+        lastActivity = .now()
         responsesOwed = max(0, responsesOwed - 1)
         guard responsesOwed == 0, phase == .responding else { return }
         phase = .idle
-        startTimer(limits.idleTimeout)
+        startIdleTimer()
+    }
+
+    // MARK: - Eviction
+
+    /// Nil when the connection must not be evicted (a request is being answered, or it is closing); otherwise
+    /// lower goes first: 0 for no request in progress, 1 for a request still arriving.
+    var evictionRank: Int? {
+        if rejected || context == nil { return nil }
+        switch phase {
+        case .idle: return 0
+        case .receiving: return responsesOwed == 0 ? 1 : nil
+        case .responding: return nil
+        }
+    }
+
+    /// Closes the connection to make room for a new one: quietly when no request is in progress, with 503 when
+    /// the head of one is arriving.
+    func evict() {
+        guard let context else { return }
+        switch phase {
+        case .idle:
+            rejected = true
+            cancelTimer()
+            context.close(promise: nil)
+        case .receiving, .responding:
+            reject(.serviceUnavailable, "the server is full and this request was the slowest to arrive; try again")
+        }
     }
 
     // MARK: - Timers and refusals
 
-    private func startTimer(_ delay: Duration) {
+    private func startIdleTimer() {
+        let timeout = fresh ? min(limits.idleTimeout, limits.headerTimeout) : limits.idleTimeout
+        startTimer(at: .now() + TimeAmount(timeout))
+    }
+
+    private func startTimer(at deadline: NIODeadline) {
         cancelTimer()
         guard let context else { return }
         let expected = phase
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) { [self] in
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timer = nil
             timedOut(in: expected)
         }
@@ -167,35 +233,28 @@ final class ConnectionGuard: ChannelDuplexHandler {
         guard phase == expected, let context else { return }
         switch phase {
         case .idle:
+            rejected = true
             context.close(promise: nil)
         case .receiving:
-            reject(status: "408 Request Timeout",
-                   message: "the request did not arrive within \(Self.seconds(limits.requestTimeout))")
+            let limit = scanningHead ? min(limits.headerTimeout, limits.requestTimeout) : limits.requestTimeout
+            let what = scanningHead ? "the request headers" : "the request"
+            reject(.requestTimeout, "\(what) did not arrive within \(Self.seconds(limit))")
         case .responding:
             break
         }
     }
 
-    /// Answers with a short error when no other response is under way, then closes the connection.
-    private func reject(status: String, message: String) {
+    /// Answers with a short error when no other response is under way, then closes the connection gracefully.
+    private func reject(_ status: HTTPResponseStatus, _ message: String) {
         guard !rejected, let context else { return }
         rejected = true
         cancelTimer()
+        registry.remove(self)
         guard responsesOwed == 0 else {
             context.close(promise: nil)
             return
         }
-        let code = Int(status.prefix(3)) ?? 400
-        let body = ServerResponse.errorBody(HTTPResponseStatus(statusCode: code), message)
-        var text = "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
-        for (name, value) in CORS.headers { text += "\(name): \(value)\r\n" }
-        text += "Connection: close\r\n\r\n"
-        var bytes = Array(text.utf8)
-        bytes.append(contentsOf: body)
-        let buffer = context.channel.allocator.buffer(bytes: bytes)
-        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
+        RawRefusal.send(RawRefusal.bytes(status, message), context: context, registry: registry)
     }
 
     static func seconds(_ duration: Duration) -> String {

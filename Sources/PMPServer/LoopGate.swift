@@ -21,6 +21,13 @@ final class LoopGate: Sendable {
 /// Sends an endpoint's response back to its connection; callable from any thread, once.
 struct Reply: Sendable {
     let send: @Sendable (ServerResponse) -> Void
+    /// Whether the client is still waiting; lets long work (a profile) stop when it is not.
+    let lifetime: RequestLifetime
+
+    init(lifetime: RequestLifetime = RequestLifetime(), send: @escaping @Sendable (ServerResponse) -> Void) {
+        self.lifetime = lifetime
+        self.send = send
+    }
 
     func callAsFunction(_ response: ServerResponse) { send(response) }
 }

@@ -41,10 +41,19 @@ public final class PMPServer: Sendable {
         let isTCP: Bool
         if case .tcp = configuration.listen { isTCP = true } else { isTCP = false }
 
+        let acceptBackoff = TimeAmount(configuration.limits.acceptBackoff)
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoff(delay: acceptBackoff))
+                }
+            }
+            // Small reads: a client pipelining requests gets no more of them decoded and held than one read
+            // brings in before reads stop (see HTTPConnectionHandler).
+            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 8192))
+            .childChannelOption(.maxMessagesPerRead, value: 2)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.setUpConnection(channel, core: core)
@@ -58,9 +67,9 @@ public final class PMPServer: Sendable {
             case .tcp(let host, let port):
                 channel = try bootstrap.bind(host: host, port: port).wait()
             case .unix(let path):
-                channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
-                // Only the owner may connect: the socket is as good as a token for this user's processes.
-                _ = chmod(path, 0o600)
+                channel = try UnixSocketPlacement.bind(path) { temporaryPath in
+                    try bootstrap.bind(unixDomainSocketPath: temporaryPath).wait()
+                }
             }
         } catch {
             try? group.syncShutdownGracefully()
@@ -127,12 +136,12 @@ public final class PMPServer: Sendable {
 
     static func setUpConnection(_ channel: any Channel, core: ServerCore) throws {
         let pipeline = channel.pipeline.syncOperations
-        guard core.admitConnection() else {
-            try pipeline.addHandler(OverloadRefusal())
+        let registry = core.connections
+        let connectionGuard = ConnectionGuard(limits: core.limits, registry: registry)
+        guard core.admit(connectionGuard) else {
+            try pipeline.addHandler(OverloadRefusal(registry: registry))
             return
         }
-        channel.closeFuture.whenComplete { _ in core.connectionClosed() }
-        let connectionGuard = ConnectionGuard(limits: core.limits)
         try pipeline.addHandler(connectionGuard)
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = core.limits.maxHeadBytes
@@ -140,8 +149,12 @@ public final class PMPServer: Sendable {
         try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
                                                  withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
                                                  withDecoderLimitConfiguration: decoderLimits)
+        var peerIsUnixSocket = false
+        if case .unixDomainSocket? = channel.localAddress { peerIsUnixSocket = true }
         try pipeline.addHandler(HTTPConnectionHandler(core: core, connectionGuard: connectionGuard,
-                                                      peerIsLocal: isLocal(channel.remoteAddress)))
+                                                      peerIsLocal: isLocal(channel.remoteAddress) || peerIsUnixSocket,
+                                                      peerUID: PeerCredentials.uid(of: channel),
+                                                      peerIsUnixSocket: peerIsUnixSocket))
     }
 
     /// Sets the kernel's name of the calling thread (what `comm` and dumps show).

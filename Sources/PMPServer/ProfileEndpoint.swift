@@ -10,7 +10,8 @@ import PMP
 /// - `threads=registered`, `state=1`, `thread=1`, `rootfirst=1`: as for `/stacks`.
 ///
 /// Profiles run concurrently, each with its own collector, up to `maxConcurrentProfiles` (4); beyond that the
-/// answer is 429 with `Retry-After`. The collector samples on a thread of its own, and the profile is symbolized
+/// answer is 429 with `Retry-After`, also when its `hz` would bring the running profiles' rates together above
+/// `maxTotalProfileRate` (1000). A profile stops as soon as its client goes away. The collector samples on a thread of its own, and the profile is symbolized
 /// and rendered there when it ends: the event loop waits for nothing.
 enum ProfileEndpoint {
     enum Style {
@@ -37,7 +38,7 @@ enum ProfileEndpoint {
             let options = try Endpoints.renderOptions(query, title: "swift-pmp profile")
 
             let id: Int
-            switch profiles.reserve(seconds: seconds) {
+            switch profiles.reserve(seconds: seconds, rate: rate) {
             case .reserved(let reserved):
                 id = reserved
             case .full(let retryAfter):
@@ -45,10 +46,18 @@ enum ProfileEndpoint {
                                            "\(profiles.limit) profiles are being taken already; try again in \(retryAfter) s")
                     .adding(header: "Retry-After", String(retryAfter)))
                 return
+            case .rateExceeded(let running, let retryAfter):
+                let rates = "\(Self.hertz(running)) Hz + \(Self.hertz(rate)) Hz"
+                reply(ServerResponse.error(.tooManyRequests,
+                                           "profiles would sample at \(rates) together, above the limit of \(Self.hertz(profiles.maxTotalRate)) Hz; "
+                                           + "ask for a lower hz or try again in \(retryAfter) s")
+                    .adding(header: "Retry-After", String(retryAfter)))
+                return
             case .stopped:
                 reply(.error(.serviceUnavailable, "the server is stopping"))
                 return
             }
+            reply.lifetime.allow(.milliseconds(Int64((seconds * 1000).rounded())))
             let collectorOptions = CollectorOptions(rate: rate, duration: .milliseconds(Int64((seconds * 1000).rounded())),
                                                     threads: threads)
             PMP.startCollector(collectorOptions) { started in
@@ -62,7 +71,13 @@ enum ProfileEndpoint {
                         profiles.release(id)
                         return
                     }
+                    // A client that went away (or whose time ran out) gets no profile: sampling for it stops.
+                    reply.lifetime.whenAbandoned { collector.requestStop() }
                     collector.whenFinished {
+                        if reply.lifetime.isAbandoned {
+                            profiles.release(id)
+                            return
+                        }
                         let bytes = collector.profile().rendered(as: format, options: options)
                         profiles.release(id)
                         reply(response(bytes, format: format))
@@ -70,6 +85,10 @@ enum ProfileEndpoint {
                 }
             }
         }
+    }
+
+    static func hertz(_ rate: Double) -> String {
+        rate == rate.rounded() ? String(Int(rate)) : String(rate)
     }
 
     static func response(_ bytes: [UInt8], format: ProfileFormat) -> ServerResponse {

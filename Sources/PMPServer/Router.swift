@@ -11,10 +11,12 @@ struct Router: Sendable {
         var pattern: [String]
         var method: HTTPMethod
         var endpoint: Endpoint
+        var isCapture: Bool
     }
 
     enum Match {
-        case endpoint(Endpoint, parameters: [String])
+        /// `isCapture`: the endpoint takes a capture, which waits its turn (`PMPServerLimits.maxConcurrentCaptures`).
+        case endpoint(Endpoint, parameters: [String], isCapture: Bool)
         case notFound
         /// The path exists, for other methods.
         case methodNotAllowed(allowed: [HTTPMethod])
@@ -22,9 +24,10 @@ struct Router: Sendable {
 
     private var routes: [Route] = []
 
-    /// Adds `endpoint` for `method` on `path` ("/procs/{}/history").
-    mutating func add(_ method: HTTPMethod, _ path: String, _ endpoint: @escaping Endpoint) {
-        routes.append(Route(pattern: path.split(separator: "/").map(String.init), method: method, endpoint: endpoint))
+    /// Adds `endpoint` for `method` on `path` ("/procs/{}/history"); `isCapture` when it takes a capture.
+    mutating func add(_ method: HTTPMethod, _ path: String, isCapture: Bool = false, _ endpoint: @escaping Endpoint) {
+        routes.append(Route(pattern: path.split(separator: "/").map(String.init), method: method, endpoint: endpoint,
+                            isCapture: isCapture))
     }
 
     func match(method: HTTPMethod, segments: [String]) -> Match {
@@ -33,7 +36,7 @@ struct Router: Sendable {
             guard let parameters = Self.parameters(of: segments, in: route.pattern) else { continue }
             // HEAD is GET without the body (the encoder drops it).
             if route.method == method || (method == .HEAD && route.method == .GET) {
-                return .endpoint(route.endpoint, parameters: parameters)
+                return .endpoint(route.endpoint, parameters: parameters, isCapture: route.isCapture)
             }
             allowed.append(route.method)
         }

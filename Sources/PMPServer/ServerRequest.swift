@@ -13,6 +13,9 @@ struct ServerRequest: Sendable {
     var body: [UInt8]
     /// The client connected over loopback or the unix socket.
     var peerIsLocal: Bool
+    /// For a unix-socket client, the uid of its process as the kernel saw it connect (nil when unknown or TCP).
+    var peerUID: UInt32?
+    var peerIsUnixSocket = false
 
     init(method: HTTPMethod, uri: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
          peerIsLocal: Bool) {

@@ -232,7 +232,7 @@ import Testing
         // Timed on a raw socket, without suspending: how long the server took, not when this task resumed.
         let connection = try RawConnection(port: single.port)
         let refusedAt = Date()
-        try connection.send("GET /profile?seconds=1&format=folded HTTP/1.1\r\nHost: t\r\n\r\n")
+        try connection.send("GET /profile?seconds=1&format=folded HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let refused = try connection.readResponse()
         #expect(Date().timeIntervalSince(refusedAt) < 0.5, "refused at once, not queued")
         #expect(refused.status == 429)

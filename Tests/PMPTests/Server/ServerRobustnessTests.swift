@@ -27,8 +27,8 @@ import Testing
     @Test("an oversized head (headers or URL): 431, connection closed, others served")
     func oversizedHead() throws {
         let server = try TestServer(limits: PMPServerLimits(maxHeadBytes: 16 * 1024))
-        let bigHeader = "GET /health HTTP/1.1\r\nHost: t\r\nX-Filler: " + String(repeating: "a", count: 20_000) + "\r\n\r\n"
-        let bigURL = "GET /health?" + String(repeating: "q", count: 20_000) + " HTTP/1.1\r\nHost: t\r\n\r\n"
+        let bigHeader = "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Filler: " + String(repeating: "a", count: 20_000) + "\r\n\r\n"
+        let bigURL = "GET /health?" + String(repeating: "q", count: 20_000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n"
         let manyHeaders = "GET /health HTTP/1.1\r\n" + (0..<2000).map { "X-\($0): v\r\n" }.joined() + "\r\n"
         for request in [bigHeader, bigURL, manyHeaders] {
             let connection = try RawConnection(port: server.port)
@@ -41,7 +41,7 @@ import Testing
         }
         // Just under the limit is fine.
         let connection = try RawConnection(port: server.port)
-        try connection.send("GET /health HTTP/1.1\r\nHost: t\r\nX-Filler: " + String(repeating: "a", count: 15_000) + "\r\n\r\n")
+        try connection.send("GET /health HTTP/1.1\r\nHost: localhost\r\nX-Filler: " + String(repeating: "a", count: 15_000) + "\r\n\r\n")
         #expect(try connection.readResponse().status == 200)
     }
 
@@ -49,7 +49,7 @@ import Testing
     func oversizedBody() throws {
         let server = try TestServer(limits: PMPServerLimits(maxBodyBytes: 64 * 1024))
         let declared = try RawConnection(port: server.port)
-        try declared.send("DELETE /procs/x HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n{\"message\":\"")
+        try declared.send("DELETE /procs/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n{\"message\":\"")
         let (bytes, closed) = declared.readUntilClosed(timeout: 5)
         let response = try #require(RawResponse.parse(bytes))
         #expect(response.status == 413)
@@ -58,7 +58,7 @@ import Testing
         try expectServing(server)
 
         let chunked = try RawConnection(port: server.port)
-        try chunked.send("DELETE /procs/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try chunked.send("DELETE /procs/x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
         let chunk = String(repeating: "x", count: 16_384)
         for _ in 0..<5 { try? chunked.send(String(16_384, radix: 16) + "\r\n" + chunk + "\r\n") }
         let (chunkedBytes, chunkedClosed) = chunked.readUntilClosed(timeout: 5)
@@ -72,7 +72,7 @@ import Testing
         let server = try TestServer(limits: PMPServerLimits(requestTimeout: .seconds(1)))
         let slow = try RawConnection(port: server.port)
         let started = Date()
-        try slow.send("GET /stacks HTTP/1.1\r\nHost: t\r\n")
+        try slow.send("GET /stacks HTTP/1.1\r\nHost: localhost\r\n")
         // Another client is served at once, several times, while the slow one holds its connection.
         for _ in 0..<3 {
             try expectServing(server)
@@ -87,7 +87,7 @@ import Testing
         // Dripping a byte at a time does not extend the deadline.
         let drip = try RawConnection(port: server.port)
         let dripStarted = Date()
-        for byte in Array("GET /health HTTP/1.1\r\nHost: t\r\nX: ".utf8) {
+        for byte in Array("GET /health HTTP/1.1\r\nHost: localhost\r\nX: ".utf8) {
             try? drip.send([byte])
             usleep(50_000)
             if Date().timeIntervalSince(dripStarted) > 2 { break }
@@ -108,7 +108,7 @@ import Testing
         #expect(Date().timeIntervalSince(started) >= 0.4)
 
         let kept = try RawConnection(port: server.port)
-        try kept.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        try kept.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let response = try kept.readResponse()
         #expect(response.status == 200 && response.headers["connection"] == "keep-alive")
         let (_, keptClosed) = kept.readUntilClosed(timeout: 5)
@@ -119,8 +119,8 @@ import Testing
     func pipelining() throws {
         let server = try TestServer()
         let connection = try RawConnection(port: server.port)
-        try connection.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\nGET /nothing HTTP/1.1\r\nHost: t\r\n\r\n"
-                            + "GET /procs HTTP/1.1\r\nHost: t\r\n\r\n")
+        try connection.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\nGET /nothing HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                            + "GET /procs HTTP/1.1\r\nHost: localhost\r\n\r\n")
         var statuses: [Int] = []
         var buffered: [UInt8] = []
         let (bytes, _) = connection.readUntilClosed(timeout: 1.5)
@@ -143,7 +143,7 @@ import Testing
         let server = try TestServer()
         let body = #"{"message": "stop"}"#
         let connection = try RawConnection(port: server.port)
-        try connection.send("DELETE /procs/unknown HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+        try connection.send("DELETE /procs/unknown HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
                             + "Content-Length: \(body.utf8.count)\r\n\r\n")
         let interim = try connection.readResponse(timeout: 2)
         #expect(interim.status == 100)
@@ -153,17 +153,20 @@ import Testing
         #expect(final.text.contains("unknown"))
     }
 
-    @Test("connections beyond the limit are answered 503 and closed")
+    @Test("connections beyond the limit, with every connection busy, are answered 503 and closed")
     func connectionLimit() throws {
         let server = try TestServer(limits: PMPServerLimits(maxConnections: 2))
         let held = [try RawConnection(port: server.port), try RawConnection(port: server.port)]
-        try held[0].send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(try held[0].readResponse().status == 200)
+        // Busy: each has a request being answered (a profile), so neither may be evicted for a newcomer.
+        for connection in held {
+            try connection.send("GET /profile?seconds=2&format=folded HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        }
+        try pollUntil { server.server.runningProfileCount == 2 }
         let extra = try RawConnection(port: server.port)
         let (bytes, closed) = extra.readUntilClosed(timeout: 5)
         #expect(RawResponse.parse(bytes)?.status == 503)
         #expect(closed)
-        _ = held
+        for connection in held { #expect(try connection.readResponse().status == 200) }
     }
 
     @Test("a non-loopback address without a token is refused; with a token or explicitly allowed it starts")

@@ -195,7 +195,7 @@ struct RawResponse {
 func expectServing(_ server: TestServer, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let started = Date()
     let connection = try RawConnection(port: server.port)
-    try connection.send("GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+    try connection.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
     let response = try connection.readResponse(timeout: 5)
     #expect(response.status == 200, sourceLocation: sourceLocation)
     #expect(Date().timeIntervalSince(started) < 1, "answered within a second", sourceLocation: sourceLocation)

@@ -1,0 +1,32 @@
+import NIOCore
+
+/// The connections that are open, so that a new one can take the place of the one idle longest when the server
+/// is full. A connection with a request being answered is never evicted; one with no request in progress goes
+/// before one that is still sending the head of one (a slow client), and within each, the one quiet longest.
+/// Loop-only: every call is made on the server's event loop.
+final class ConnectionRegistry {
+    private var connections: [ObjectIdentifier: ConnectionGuard] = [:]
+    /// Refused or evicted connections still open while their last answer drains (see `ConnectionGuard.linger`).
+    var lingering = 0
+
+    var count: Int { connections.count }
+
+    func add(_ connection: ConnectionGuard) { connections[ObjectIdentifier(connection)] = connection }
+
+    func remove(_ connection: ConnectionGuard) { connections.removeValue(forKey: ObjectIdentifier(connection)) }
+
+    /// Evicts one connection to make room; false when every connection is busy.
+    func evictOne() -> Bool {
+        var best: ConnectionGuard?
+        for candidate in connections.values {
+            guard let rank = candidate.evictionRank else { continue }
+            if let current = best, let currentRank = current.evictionRank,
+               (currentRank, current.lastActivity) <= (rank, candidate.lastActivity) { continue }
+            best = candidate
+        }
+        guard let victim = best else { return false }
+        remove(victim)
+        victim.evict()
+        return true
+    }
+}
