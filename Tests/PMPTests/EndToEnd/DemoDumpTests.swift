@@ -54,7 +54,7 @@ import Testing
             #expect(waiter.waitReason == .mutexLock, "\(waiter.name): \(waiter.frames.map(\.function))")
             #expect(waiter.heldBy == LockHolder(tid: swiftHolder.tid, name: "swift-lock-holder"), "\(waiter.name)")
         }
-        #expect(text.contains(#"[mutex lock, held by thread \#(swiftHolder.tid) "swift-lock-holder", "#))
+        #expect(text.contains(#"[mutex lock, held by thread \#(swiftHolder.tid) "swift-lock-holder""#))
 
         // Demangled Swift names with source lines from DWARF, and registered names.
         let condition = try #require(dump.snapshot.threads.first { $0.name == "cond-\(busy)" })
