@@ -74,7 +74,9 @@ public final class Symbolizer: Sendable {
         let generation = LoaderGeneration.current()
         if generation != state.loaderGeneration {
             state.loaderGeneration = generation
-            state.session = nil
+            // Images still loaded keep their module and its debug information; only the address cache goes,
+            // since an unloaded image's addresses may now belong to a new one.
+            state.session?.refreshModules()
             state.cache.removeAll(keepingCapacity: true)
         }
     }
@@ -110,6 +112,26 @@ final class DwflSession {
             _ = dwfl_linux_proc_report(dwfl, getpid())
             _ = dwfl_report_end(dwfl, nil, nil)
         }
+    }
+
+    /// Re-reads the memory map: libdwfl keeps the modules reported again with the same name and range and
+    /// frees the rest, so the per-module tables of freed modules are dropped before their pointers can be reused.
+    func refreshModules() {
+        guard let dwfl else { return }
+        dwfl_report_begin(dwfl)
+        _ = dwfl_linux_proc_report(dwfl, getpid())
+        _ = dwfl_report_end(dwfl, nil, nil)
+        var live = Set<OpaquePointer>()
+        withUnsafeMutablePointer(to: &live) { pointer in
+            _ = dwfl_getmodules(dwfl, { module, _, _, _, argument in
+                if let module {
+                    argument!.assumingMemoryBound(to: Set<OpaquePointer>.self).pointee.insert(module)
+                }
+                return Int32(DWARF_CB_OK)
+            }, pointer, 0)
+        }
+        dwarfUse = dwarfUse.filter { live.contains($0.key) }
+        unitIndexes = unitIndexes.filter { live.contains($0.key) }
     }
 
     deinit {
