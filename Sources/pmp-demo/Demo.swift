@@ -81,6 +81,10 @@ struct Demo: ParsableCommand {
                                valueName: "RATE"))
     var churnLibraries: Double?
 
+    @Option(help: ArgumentHelp("Close fd 2 before installing the dump trigger, then open this file (which takes fd 2): a service started without stderr that later opens a file of its own.",
+                               valueName: "PATH"))
+    var closeStderrThenOpen: String?
+
     @Flag(help: "Once ready, open file descriptors until one is left (the soft limit lowered to those open plus 64 first).")
     var exhaustFds = false
 
@@ -113,6 +117,7 @@ struct Demo: ParsableCommand {
         sigprocmask(SIG_SETMASK, &none, nil)
         print(getpid())
         fflush(nil)
+        if closeStderrThenOpen != nil { close(2) }
         if !withoutPmp {
             PMP.registerCurrentThread(name: "main")
             let destination: DumpDestination
@@ -122,6 +127,15 @@ struct Demo: ParsableCommand {
             default: destination = .file(dumpTo)
             }
             try PMP.installTrigger(TriggerConfiguration(destination: destination))
+        }
+        if let closeStderrThenOpen {
+            var fd = open(closeStderrThenOpen, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            // Background start-up work may hold the lowest free descriptor for a moment; put the file on 2 itself.
+            if fd > 2, dup2(fd, 2) == 2 {
+                close(fd)
+                fd = 2
+            }
+            print("opened \(closeStderrThenOpen) fd=\(fd)")
         }
 
         Workers.prepare()

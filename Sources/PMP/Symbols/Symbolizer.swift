@@ -74,8 +74,14 @@ public final class Symbolizer: Sendable {
         let generation = LoaderGeneration.current()
         if generation != state.loaderGeneration {
             state.loaderGeneration = generation
-            state.session = nil
-            state.cache.removeAll(keepingCapacity: true)
+            // Images still loaded keep their module, its debug information and their cached addresses; an
+            // unloaded image's addresses may now belong to a new one, so theirs go.
+            if let session = state.session {
+                let kept = session.refreshModules(keeping: Array(state.cache.keys))
+                state.cache = state.cache.filter { kept.contains($0.key) }
+            } else {
+                state.cache.removeAll(keepingCapacity: true)
+            }
         }
     }
 }
@@ -110,6 +116,37 @@ final class DwflSession {
             _ = dwfl_linux_proc_report(dwfl, getpid())
             _ = dwfl_report_end(dwfl, nil, nil)
         }
+    }
+
+    /// Re-reads the memory map: libdwfl keeps the modules reported again with the same name and range and
+    /// frees the rest, so the per-module tables of freed modules are dropped before their pointers can be reused.
+    /// Returns those of `addresses` that lie in a module loaded both before and after.
+    func refreshModules(keeping addresses: [UInt64]) -> Set<UInt64> {
+        guard let dwfl else { return [] }
+        let before = liveModules(dwfl)
+        dwfl_report_begin(dwfl)
+        _ = dwfl_linux_proc_report(dwfl, getpid())
+        _ = dwfl_report_end(dwfl, nil, nil)
+        let live = liveModules(dwfl)
+        dwarfUse = dwarfUse.filter { live.contains($0.key) }
+        unitIndexes = unitIndexes.filter { live.contains($0.key) }
+        return Set(addresses.filter { address in
+            guard let module = dwfl_addrmodule(dwfl, Dwarf_Addr(address)) else { return false }
+            return before.contains(module) && live.contains(module)
+        })
+    }
+
+    private func liveModules(_ dwfl: OpaquePointer) -> Set<OpaquePointer> {
+        var live = Set<OpaquePointer>()
+        withUnsafeMutablePointer(to: &live) { pointer in
+            _ = dwfl_getmodules(dwfl, { module, _, _, _, argument in
+                if let module {
+                    argument!.assumingMemoryBound(to: Set<OpaquePointer>.self).pointee.insert(module)
+                }
+                return Int32(DWARF_CB_OK)
+            }, pointer, 0)
+        }
+        return live
     }
 
     deinit {

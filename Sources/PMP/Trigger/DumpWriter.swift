@@ -73,7 +73,7 @@ final class DumpWriter: Sendable {
     }
 
     private func run() {
-        pmp_block_async_signals()
+        BackgroundSignalMask.apply()
         while true {
             let next = state.withLock { state -> (Job, Int)? in
                 guard !state.jobs.isEmpty else { return nil }

@@ -26,6 +26,21 @@ import Testing
         }
     }
 
+    @Test("under dlopen/dlclose churn, every /stacks answer still names the workers and their callers")
+    func libraryChurnKeepsSymbols() async throws {
+        let demo = try DemoProcess(["--threads", "4", "--busy", "0", "--pmp", "127.0.0.1:0",
+                                    "--churn-libraries", "300"])
+        defer { demo.stop() }
+        let pmp = try #require(demo.pmpURL)
+        for _ in 0..<10 {
+            let answer = try await Self.get(pmp + "/stacks?format=text", timeout: 30)
+            #expect(answer.status == 200)
+            #expect(answer.text.contains("Workers.blockedInConditionWait()"), "\(answer.text.prefix(2000))")
+            #expect(answer.text.contains("library churn"), "\(answer.text.prefix(2000))")
+        }
+        #expect(demo.isAlive)
+    }
+
     @Test("out of file descriptors, /stacks answers an error with the reason, not an empty dump")
     func outOfDescriptors() async throws {
         let demo = try DemoProcess(["--threads", "2", "--pmp", "127.0.0.1:0", "--exhaust-fds"])

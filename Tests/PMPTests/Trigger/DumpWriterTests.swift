@@ -25,6 +25,29 @@ import Testing
         withExtendedLifetime(pipe) {}
     }
 
+    @Test("started with fd 2 closed, a file the program opens later (fd 2) never receives dumps")
+    func closedStandardErrorIsNotReused() throws {
+        let path = NSTemporaryDirectory() + "pmp-own-file-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let demo = try DemoProcess(["--threads", "2", "--close-stderr-then-open", path])
+        defer { demo.stop() }
+        #expect(demo.startupLines.contains("opened \(path) fd=2"), "\(demo.startupLines)")
+        for _ in 0..<3 {
+            demo.signal(SIGUSR1)
+            usleep(200_000)
+        }
+        // Without a private copy of stderr, the dumps arrive within well under a second; give them ample time.
+        let deadline = Date().addingTimeInterval(8)
+        var text = ""
+        while Date() < deadline {
+            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if text.contains("dump pid=") { break }
+            usleep(100_000)
+        }
+        #expect(demo.isAlive)
+        #expect(!text.contains("dump pid="), "\(text.prefix(500))")
+    }
+
     @Test("dumps that do not fit in the queue are dropped and counted; the next one written says so")
     func droppedAreCounted() throws {
         let entered = DispatchSemaphore(value: 0)
