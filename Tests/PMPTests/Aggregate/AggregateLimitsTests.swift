@@ -23,7 +23,9 @@ import Testing
     static let header = "pmp[77.1] dump pid=77 time=2026-11-26T20:51:01.000Z threads=1 captured=1 elapsed=1.000ms depth=128\n"
 
     static func expectPeak(_ run: AggregateCommandTests.Run, below megabytes: Int) throws {
-        guard FileManager.default.isExecutableFile(atPath: AggregateCommandTests.timeCommand) else { return }
+        try #require(FileManager.default.isExecutableFile(atPath: AggregateCommandTests.timeCommand),
+                     "\(AggregateCommandTests.timeCommand) is missing: tools/setup --test installs it")
+        guard Sanitizer.boundsMemory("pmp-aggregate's peak RSS") else { return }
         let peak = try #require(run.peakRSS)
         #expect(peak < megabytes * 1024 * 1024, "peak RSS \(peak / 1024) KiB")
     }

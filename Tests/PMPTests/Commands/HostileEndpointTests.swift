@@ -144,7 +144,9 @@ struct HostileEndpointTests {
         #expect(!output.unicodeScalars.contains { $0.value == 0x202E })
         // Generous bounds, for "it ends" and "it does not grow with what the endpoints send".
         #expect(run.seconds < 30, "took \(run.seconds) s")
-        #expect(run.peakResidentKilobytes < 300_000, "peak RSS \(run.peakResidentKilobytes) KB")
+        if Sanitizer.boundsMemory("pmp top's peak RSS") {
+            #expect(run.peakResidentKilobytes < 300_000, "peak RSS \(run.peakResidentKilobytes) KB")
+        }
         print("pmp top --once among 5 hostile endpoints: \(run.seconds) s, peak RSS \(run.peakResidentKilobytes) KB")
     }
 
@@ -175,7 +177,9 @@ struct HostileEndpointTests {
         #expect(flooded.status == 1, "exit \(flooded.status): \(flooded.stderr)")
         #expect(flooded.stderr.contains("the answer is larger than 64 MB")
                 || flooded.stderr.contains("no complete answer within 2 s"), "\(flooded.stderr)")
-        #expect(flooded.peakResidentKilobytes < 400_000, "peak RSS \(flooded.peakResidentKilobytes) KB")
+        if Sanitizer.boundsMemory("pmp dump's peak RSS") {
+            #expect(flooded.peakResidentKilobytes < 400_000, "peak RSS \(flooded.peakResidentKilobytes) KB")
+        }
         #expect(flooded.seconds < 20, "took \(flooded.seconds) s")
 
         let trickled = try dump(trickle)
