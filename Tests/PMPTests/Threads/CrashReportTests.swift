@@ -2,7 +2,9 @@ import Foundation
 import Testing
 
 @Suite("crash reports", .timeLimit(.minutes(3))) struct CrashReportTests {
-    @Test("Swift's backtracer suspends and lists every thread of a process with swift-pmp, sampler and dump writer included")
+    @Test("Swift's backtracer suspends and lists every thread of a process with swift-pmp, sampler and dump writer included",
+          .disabled(if: Sanitizer.active != nil,
+                    "a sanitizer's own fatal-signal handlers stand in front of Swift's backtracer"))
     func backtracerSuspendsOurThreads() throws {
         let demo = try DemoProcess(["--threads", "2", "--busy", "0", "--tasks", "0", "--record", "30s@50Hz",
                                     "--crash-after", "5"],
