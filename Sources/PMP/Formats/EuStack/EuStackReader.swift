@@ -21,7 +21,7 @@ public struct EuStackReader: DumpReader {
     public static let format = DumpFormat.euStack
 
     /// Foreign lines read in a row while a stack is open.
-    private var foreignLines = 0
+    private var foreignLines = ForeignLineRun()
 
     public var isInsideStack: Bool { stackOpen }
 
@@ -55,12 +55,7 @@ public struct EuStackReader: DumpReader {
 
     public mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
         let outcome = read(content, into: &sink)
-        if outcome == .ended {
-            foreignLines += 1
-            if foreignLines >= GoTracebackReader.foreignLineLimit { closeStack(into: &sink) }
-        } else {
-            foreignLines = 0
-        }
+        if foreignLines.note(outcome) { closeStack(into: &sink) }
         return outcome
     }
 

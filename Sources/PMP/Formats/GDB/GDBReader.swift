@@ -21,9 +21,9 @@ public struct GDBReader: DumpReader {
     public static let format = DumpFormat.gdb
 
     /// Foreign lines read in a row while a stack is open.
-    private var foreignLines = 0
+    private var foreignLines = ForeignLineRun()
 
-    public var isInsideStack: Bool { stackOpen && foreignLines < GoTracebackReader.foreignLineLimit }
+    public var isInsideStack: Bool { stackOpen && foreignLines.keepsStackOpen }
 
     private var stackOpen = false
     private var nextFrame = 0
@@ -51,7 +51,7 @@ public struct GDBReader: DumpReader {
 
     public mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
         let outcome = read(content, into: &sink)
-        foreignLines = outcome == .ended ? foreignLines + 1 : 0
+        _ = foreignLines.note(outcome)
         return outcome
     }
 

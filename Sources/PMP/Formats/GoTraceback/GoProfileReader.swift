@@ -18,7 +18,7 @@ public struct GoProfileReader: DumpReader {
     public static let format = DumpFormat.goProfile
 
     /// Foreign lines read in a row while a block is open.
-    private var foreignLines = 0
+    private var foreignLines = ForeignLineRun()
 
     public var isInsideStack: Bool { stackOpen }
 
@@ -39,12 +39,7 @@ public struct GoProfileReader: DumpReader {
 
     public mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
         let outcome = read(content, into: &sink)
-        if outcome == .ended {
-            foreignLines += 1
-            if foreignLines >= GoTracebackReader.foreignLineLimit { closeStack(into: &sink) }
-        } else {
-            foreignLines = 0
-        }
+        if foreignLines.note(outcome) { closeStack(into: &sink) }
         return outcome
     }
 
