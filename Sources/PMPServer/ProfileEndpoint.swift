@@ -102,7 +102,6 @@ enum ProfileEndpoint {
             return response
                 .adding(header: "Content-Security-Policy",
                         "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-                .adding(header: "X-Content-Type-Options", "nosniff")
         default: return response
         }
     }
