@@ -20,6 +20,12 @@ struct Gate: Sendable {
 
     func wait() async { for await _ in stream {} }
 
+    /// As `wait()`, but a cancel of the waiting task does not end the wait.
+    func waitIgnoringCancellation() async {
+        let stream = stream
+        await Task { for await _ in stream {} }.value
+    }
+
     func open() { continuation.finish() }
 }
 
