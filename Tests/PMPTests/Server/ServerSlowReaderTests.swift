@@ -38,8 +38,14 @@ import Testing
         let hogs = try (0..<3).map { _ in try RawConnection(port: server.port, receiveBuffer: 1024) }
         for hog in hogs { try hog.send("GET /procs HTTP/1.1\r\nHost: localhost\r\n\r\n") }
         let ports = hogs.map(localPort)
-        // Accepted first: a connection still in the listen backlog has no socket in the process either.
-        try pollUntil(seconds: 30) { ports.allSatisfy { serverEndIsOpen(serverPort: server.port, clientPort: $0) } }
+        // Each answer started (peeked at, not read): a connection still in the listen backlog has no socket in
+        // the process either.
+        try pollUntil(seconds: 60) {
+            hogs.allSatisfy { hog in
+                var byte: UInt8 = 0
+                return recv(hog.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 1
+            }
+        }
 
         // Until the server has let go of every hog: others are answered all along.
         var answered = 0
