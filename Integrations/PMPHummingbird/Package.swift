@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(name: "swift-pmp", path: "../.."),
+        .package(path: "../PMPIntegrationTesting"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -25,11 +26,21 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The minimal service tools/bench-process-table measures with and without the middleware.
+        .executableTarget(
+            name: "pmp-hummingbird-bench",
+            dependencies: [
+                "PMPHummingbird",
+                .product(name: "PMP", package: "swift-pmp"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "PMPHummingbirdTests",
             dependencies: [
                 "PMPHummingbird",
                 .product(name: "PMPServer", package: "swift-pmp"),
+                .product(name: "PMPIntegrationTesting", package: "PMPIntegrationTesting"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -26,6 +26,8 @@ import PMP
 public struct ProcessTableMiddleware<Context: RequestContext>: RouterMiddleware {
     public let table: ProcessTable
     private let requestIDHeader: HTTPField.Name
+    /// Decided once: a cast that fails costs a conformance lookup on every request.
+    private let contextKnowsRemoteAddress = Context.self is any RemoteAddressRequestContext.Type
 
     /// - Parameters:
     ///   - table: where requests are registered.
@@ -40,14 +42,15 @@ public struct ProcessTableMiddleware<Context: RequestContext>: RouterMiddleware 
         let process = table.register(attributes: attributes(of: request, context: context))
         let response: Response
         do {
-            if let route = context.endpointPath { process.setAttribute("route", .string(route)) }
             try? process.setStatus(Self.handlerStatus)
             response = try await withoutActuallyEscaping(next) { next in
                 // The rest of the chain runs in a child task, so that a cancel cancels the request's work and
-                // not the connection's task, which must still write the answer.
+                // not the connection's task, which must still write the answer (a cancelled task's writes
+                // fail). An immediate one: it starts on this thread at once, so a handler that does not
+                // suspend costs no hop to another thread.
                 let work = ChainedWork(next: next, request: request, context: context)
                 return try await withThrowingTaskGroup(of: Response.self) { group in
-                    group.addTask { try await process.withCurrentTask { try await work.run() } }
+                    group.addImmediateTask { try await process.withCurrentTask { try await work.run() } }
                     return try await group.next()!
                 }
             }
@@ -93,7 +96,8 @@ public struct ProcessTableMiddleware<Context: RequestContext>: RouterMiddleware 
             "path": .string(request.uri.path),
             "request-id": .string(request.headers[requestIDHeader] ?? context.id),
         ]
-        if let address = (context as? any RemoteAddressRequestContext)?.remoteAddress {
+        if let route = context.endpointPath { attributes["route"] = .string(route) }
+        if contextKnowsRemoteAddress, let address = (context as? any RemoteAddressRequestContext)?.remoteAddress {
             attributes["remote"] = .string(Self.describe(address))
         }
         return attributes

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PMP
 import PMPHummingbird
+import PMPIntegrationTesting
 import PMPServer
 import Testing
 

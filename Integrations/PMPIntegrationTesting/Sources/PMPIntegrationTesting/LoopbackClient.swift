@@ -7,14 +7,14 @@ import Glibc
 /// HTTP/1.1 requests on plain POSIX sockets, each on a thread of its own (blocking, with a receive timeout): a real
 /// client on real loopback sockets, many at once, and nothing to cancel (a test that fails never waits on it for
 /// long).
-enum LoopbackClient {
-    struct Answer: Sendable {
-        var status: Int
-        var body: String
+public enum LoopbackClient {
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: String
     }
 
     /// `url` is `http://127.0.0.1:PORT/path`.
-    static func request(_ url: String, method: String = "GET", headers: [String: String] = [:],
+    public static func request(_ url: String, method: String = "GET", headers: [String: String] = [:],
                         body: Data? = nil, timeoutSeconds: Int = 120) async throws -> Answer {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
@@ -27,8 +27,9 @@ enum LoopbackClient {
         }
     }
 
-    private static func blockingRequest(_ url: String, method: String, headers: [String: String], body: Data,
-                                        timeoutSeconds: Int) throws -> Answer {
+    /// The same, blocking the calling thread: for code that must not wait on a task.
+    public static func blockingRequest(_ url: String, method: String = "GET", headers: [String: String] = [:],
+                                       body: Data = Data(), timeoutSeconds: Int = 120) throws -> Answer {
         guard let components = URLComponents(string: url), let port = components.port else {
             throw TestFailure("not a loopback URL: \(url)")
         }
@@ -97,13 +98,13 @@ enum LoopbackClient {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Polls `condition` until it holds or `seconds` pass.
-func waitUntil(seconds: Double = 60, _ what: String, _ condition: () async throws -> Bool) async throws {
+public func waitUntil(seconds: Double = 60, _ what: String, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while try await !condition() {
         guard ContinuousClock.now < deadline else { throw TestFailure("timed out after \(seconds) s: \(what)") }
@@ -112,7 +113,7 @@ func waitUntil(seconds: Double = 60, _ what: String, _ condition: () async throw
 }
 
 /// Holds any number of handlers until the test opens it; a cancelled waiter stops waiting at once.
-final class Gate: Sendable {
+public final class Gate: Sendable {
     private struct State {
         var isOpen = false
         var nextWaiter = 0
@@ -121,7 +122,9 @@ final class Gate: Sendable {
 
     private let state = Mutex(State())
 
-    func wait() async {
+    public init() {}
+
+    public func wait() async {
         let waiter = state.withLock { state -> Int in
             state.nextWaiter += 1
             return state.nextWaiter
@@ -140,7 +143,7 @@ final class Gate: Sendable {
         }
     }
 
-    func open() {
+    public func open() {
         let waiters = state.withLock { state in
             state.isOpen = true
             defer { state.waiters = [:] }
