@@ -20,7 +20,7 @@ let package = Package(
         .target(
             name: "PMPHummingbird",
             dependencies: [
-                .product(name: "PMP", package: "swift-pmp"),
+                .product(name: "PMPProcessTable", package: "swift-pmp"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -31,7 +31,7 @@ let package = Package(
             name: "pmp-hummingbird-bench",
             dependencies: [
                 "PMPHummingbird",
-                .product(name: "PMP", package: "swift-pmp"),
+                .product(name: "PMPProcessTable", package: "swift-pmp"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

@@ -1,4 +1,5 @@
 import PMP
+import PMPProfiles
 
 /// `GET /profile` and `GET /debug/pprof/profile`: samples every thread (or the registered ones) for a while at
 /// a fixed rate and answers with the folded profile, where threads spent their time, blocked or running.

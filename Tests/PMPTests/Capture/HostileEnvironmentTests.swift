@@ -3,6 +3,10 @@ import Foundation
 import FoundationNetworking
 #endif
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// pmp-demo in the conditions a production process meets: no address space left, no file descriptors left,

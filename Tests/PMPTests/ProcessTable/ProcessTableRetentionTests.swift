@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import PMP
+@testable import PMPProcessTable
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {

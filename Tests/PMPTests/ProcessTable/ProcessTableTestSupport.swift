@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 
 /// Bodies announce the entry id they run as; the test waits for the announcement.
 struct Arrivals: Sendable {

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import PMP
+import PMPProcessTable
 
 /// Puts every request in the process table, for `GET /procs` and `pmp`:
 ///

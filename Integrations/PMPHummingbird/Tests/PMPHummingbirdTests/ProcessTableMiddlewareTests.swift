@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import PMP
+import PMPProcessTable
 import PMPHummingbird
 import PMPIntegrationTesting
 import PMPServer
