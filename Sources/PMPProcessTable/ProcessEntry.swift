@@ -9,6 +9,9 @@ final class ProcessEntry: Sendable {
     let startTime: WallTime
     let forbidsCancel: Bool
     private let state: Mutex<State>
+    /// The task running the work, while it runs in its caller's task (`ProcessHandle.withCurrentTask`). A lock of
+    /// its own: cancelling a task runs its cancellation handlers at once, and they may come back to `state`.
+    private let runningTask = Mutex<RunningTask?>(nil)
 
     private struct State {
         var attributes: [String: AttributeValue]
@@ -55,21 +58,38 @@ final class ProcessEntry: Sendable {
     /// Marks the entry cancel-pending and runs its cancel handler. False when it had finished already.
     /// A second request keeps the first message and cancels again (harmless).
     func requestCancel(message: String) -> Bool {
-        let handler: (@Sendable () -> Void)?? = state.withLock { state in
-            guard !state.isFinished else { return .none }
-            if !state.cancelRequested {
+        let outcome: (handler: (@Sendable () -> Void)?, isFirst: Bool)? = state.withLock { state in
+            guard !state.isFinished else { return nil }
+            let isFirst = !state.cancelRequested
+            if isFirst {
                 state.cancelRequested = true
                 state.cancelMessage = message
                 // A note in the history: the status the work is stuck in, and since when, stay what listings show.
                 state.log.note(StatusChange(time: .now(), status: ProcessStatus.cancelRequest(message: message)))
             }
-            return .some(state.cancelHandler)
+            return (state.cancelHandler, isFirst)
         }
-        guard let handler else { return false }
+        guard let outcome else { return false }
         // Outside the lock: cancelling a task runs its cancellation handlers, which may come back to this entry.
-        handler?()
+        outcome.handler?()
+        // Only the first request: a task stays cancelled, and a handler that cancels this entry again must not
+        // come back into `runningTask`'s lock.
+        if outcome.isFirst {
+            // Under the lock, which `withCurrentTask` takes before it returns: the task is alive while it is held.
+            runningTask.withLock { $0?.task.cancel() }
+        }
         return true
     }
+
+    /// From now until `detachRunningTask`, a cancel request cancels `task`, the one running the work; at once
+    /// when a cancel is pending already. Called from inside `task`, which must call `detachRunningTask` before
+    /// it ends.
+    func attachRunningTask(_ task: UnsafeCurrentTask) {
+        runningTask.withLock { $0 = RunningTask(task: task) }
+        if wasCancelRequested { task.cancel() }
+    }
+
+    func detachRunningTask() { runningTask.withLock { $0 = nil } }
 
     /// What cancels the work; run at once when a cancel is already pending.
     func setCancelHandler(_ handler: @escaping @Sendable () -> Void) {

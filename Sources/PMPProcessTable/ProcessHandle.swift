@@ -1,7 +1,7 @@
 /// The work's side of one process-table entry: report status, check for cancel, finish.
 /// Sendable, so child tasks of the work may report too. After the entry finished, updates are ignored.
 public final class ProcessHandle: Sendable {
-    private let entry: ProcessEntry
+    let entry: ProcessEntry
     private let table: ProcessTable
 
     init(entry: ProcessEntry, table: ProcessTable) {

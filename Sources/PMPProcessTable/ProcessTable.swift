@@ -15,39 +15,57 @@ import Synchronization
 ///
 /// `run` is the way to use it; `register` hands out a `ProcessHandle` for work that is not one async scope.
 ///
-/// Recently finished entries are kept with their final status and history (the last `finishedLimit`), so that a
-/// history request right after the end still answers; listings leave them out unless asked.
+/// Finished entries are kept with their final status and history, by count and by age: all of the last
+/// `finishedLimit`, and older ones back to `finishedMaxAge` thinned out to at most `finishedLimit` more, evenly
+/// spread in time, so that a busy service still shows its last minutes; listings leave them out unless asked.
 public final class ProcessTable: Sendable {
     /// The program's table; what the HTTP endpoints serve unless given another.
     public static let shared = ProcessTable()
 
     /// Status changes kept per entry: the first, then the most recent ones.
     public let historyLimit: Int
-    /// Finished entries kept, the most recent ones.
+    /// Finished entries kept whatever their spacing, the most recent ones (and as many older ones, thinned out).
     public let finishedLimit: Int
+    /// Finished entries are dropped this long after they finished.
+    public let finishedMaxAge: Duration
 
     /// Starts every id of this table, so that ids of an earlier run of the program are not taken for this one's.
     private let idPrefix: String
     private let state: Mutex<State>
+    /// When entries finish, for `finishedMaxAge`; injected by tests.
+    private let clock: @Sendable () -> WallTime
 
     private struct State {
         var nextSequence: UInt64 = 1
         var inFlight: [String: ProcessEntry] = [:]
-        var finished: RecentItems<ProcessEntry>
+        var finished: FinishedEntries
         var forbidsCancel: Bool
     }
 
     /// - Parameters:
     ///   - historyLimit: status changes kept per entry, at least 2 (the first and the current one).
-    ///   - finishedLimit: finished entries kept for listings and history requests; 0 keeps none.
+    ///   - finishedLimit: finished entries kept for listings and history requests, the most recent ones; as many
+    ///     older ones are kept thinned out in time. 0 keeps none.
+    ///   - finishedMaxAge: how long a finished entry is kept at most.
     ///   - forbidsCancel: refuse every cancel request (can be changed later with `forbidsCancel`).
-    public init(historyLimit: Int = 64, finishedLimit: Int = 100, forbidsCancel: Bool = false) {
+    public convenience init(historyLimit: Int = 64, finishedLimit: Int = 1000, finishedMaxAge: Duration = .seconds(300),
+                            forbidsCancel: Bool = false) {
+        self.init(historyLimit: historyLimit, finishedLimit: finishedLimit, finishedMaxAge: finishedMaxAge,
+                  forbidsCancel: forbidsCancel, clock: { WallTime.now() })
+    }
+
+    init(historyLimit: Int, finishedLimit: Int, finishedMaxAge: Duration, forbidsCancel: Bool,
+         clock: @escaping @Sendable () -> WallTime) {
         precondition(historyLimit >= 2, "historyLimit keeps at least the first and the current status")
         precondition(finishedLimit >= 0, "finishedLimit must not be negative")
+        precondition(finishedMaxAge >= .zero, "finishedMaxAge must not be negative")
         self.historyLimit = historyLimit
         self.finishedLimit = finishedLimit
+        self.finishedMaxAge = finishedMaxAge
+        self.clock = clock
         idPrefix = Self.randomPrefix()
-        state = Mutex(State(finished: RecentItems(capacity: finishedLimit), forbidsCancel: forbidsCancel))
+        state = Mutex(State(finished: FinishedEntries(limit: finishedLimit, maxAge: finishedMaxAge),
+                            forbidsCancel: forbidsCancel))
     }
 
     /// When true, every cancel request is answered `.forbidden`, whatever the entries say.
@@ -85,8 +103,11 @@ public final class ProcessTable: Sendable {
 
     /// The entries in flight, oldest first; with `includingFinished`, the recently finished ones among them.
     public func processes(includingFinished: Bool = false) -> [ProcessRecord] {
+        let now = clock()
         var entries = state.withLock { state in
-            Array(state.inFlight.values) + (includingFinished ? state.finished.items : [])
+            guard includingFinished else { return Array(state.inFlight.values) }
+            state.finished.dropExpired(now: now)
+            return Array(state.inFlight.values) + state.finished.entries
         }
         entries.sort { $0.sequence < $1.sequence }
         // Each entry is copied under its own lock, with the table's lock released.
@@ -101,17 +122,20 @@ public final class ProcessTable: Sendable {
 
     private func entry(id: String) -> ProcessEntry? {
         state.withLock { state in
-            state.inFlight[id] ?? state.finished.items.last { $0.id == id }
+            state.inFlight[id] ?? state.finished.entry(id: id)
         }
     }
 
     /// Records the final status and moves the entry to the finished ones; a second call does nothing.
     func finish(_ entry: ProcessEntry, status: String) {
         guard entry.finish(status: status) else { return }
-        state.withLock { state in
+        let endTime = clock()
+        let released = state.withLock { state in
             state.inFlight.removeValue(forKey: entry.id)
-            state.finished.append(entry)
+            return state.finished.append(entry, endTime: endTime)
         }
+        // The entry no longer kept is freed here, outside the table's lock.
+        withExtendedLifetime(released) {}
     }
 
     private static func randomPrefix() -> String {
