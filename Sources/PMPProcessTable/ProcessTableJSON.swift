@@ -1,3 +1,5 @@
+import PMPSupport
+
 /// The JSON of pm's REST interface, key for key as VividCortex pm's Go types write it:
 ///
 /// `GET /procs` →
@@ -23,51 +25,44 @@
 /// Finished entries (listed only when asked) carry their final status and `cancelling` false.
 public enum ProcessTableJSON {
     public static func processList(_ records: [ProcessRecord], serverTime: WallTime = .now()) -> [UInt8] {
-        var json = JSONBytes(reservingCapacity: 64 + records.count * 192)
-        json.raw("{")
+        var json = JSONWriter(reservingCapacity: 64 + records.count * 192)
+        json.beginObject()
         json.key("procs")
-        json.raw("[")
-        for (index, record) in records.enumerated() {
-            if index > 0 { json.raw(",") }
-            json.raw("{")
+        json.beginArray()
+        for record in records {
+            json.beginObject()
             json.key("id")
             json.string(record.id)
             if !record.attributes.isEmpty {
-                json.raw(",")
                 json.key("attrs")
-                json.raw("[")
-                for (attributeIndex, name) in record.attributes.keys.sorted().enumerated() {
-                    if attributeIndex > 0 { json.raw(",") }
-                    json.raw("{")
+                json.beginArray()
+                for name in record.attributes.keys.sorted() {
+                    json.beginObject()
                     json.key("name")
                     json.string(name)
-                    json.raw(",")
                     json.key("value")
                     json.value(record.attributes[name]!)
-                    json.raw("}")
+                    json.endObject()
                 }
-                json.raw("]")
+                json.endArray()
             }
-            json.raw(",")
             json.key("procTime")
             json.time(record.startTime)
-            json.raw(",")
             json.key("statusTime")
             json.time(record.statusTime)
-            json.raw(",")
             json.key("status")
             json.string(record.status)
             if record.isCancelling {
-                json.raw(",")
                 json.key("cancelling")
                 json.bool(true)
             }
-            json.raw("}")
+            json.endObject()
         }
-        json.raw("],")
+        json.endArray()
         json.key("serverTime")
         json.time(serverTime)
-        json.raw("}\n")
+        json.endObject()
+        json.newline()
         return json.bytes
     }
 
@@ -76,24 +71,23 @@ public enum ProcessTableJSON {
         if history.droppedCount > 0, let droppedTime = history.lastDroppedTime, !lines.isEmpty {
             lines.insert(StatusChange(time: droppedTime, status: "[\(history.droppedCount) statuses dropped]"), at: 1)
         }
-        var json = JSONBytes(reservingCapacity: 64 + lines.count * 64)
-        json.raw("{")
+        var json = JSONWriter(reservingCapacity: 64 + lines.count * 64)
+        json.beginObject()
         json.key("history")
-        json.raw("[")
-        for (index, change) in lines.enumerated() {
-            if index > 0 { json.raw(",") }
-            json.raw("{")
+        json.beginArray()
+        for change in lines {
+            json.beginObject()
             json.key("ts")
             json.time(change.time)
-            json.raw(",")
             json.key("status")
             json.string(change.status)
-            json.raw("}")
+            json.endObject()
         }
-        json.raw("],")
+        json.endArray()
         json.key("serverTime")
         json.time(serverTime)
-        json.raw("}\n")
+        json.endObject()
+        json.newline()
         return json.bytes
     }
 }

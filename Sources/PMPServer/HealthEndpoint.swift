@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPSupport
 
 /// `GET /health`: `{"ok":true,"pid":4242,"uptime":3600.25,"serverUptime":12.5}` — the process's age and the
 /// server's, in seconds. It touches neither the capture thread nor the process table: if it does not answer,

@@ -1,5 +1,6 @@
 import PMP
 import PMPProcessTable
+import PMPSupport
 
 /// The process table in VividCortex pm's REST shapes (see `ProcessTableJSON`):
 ///

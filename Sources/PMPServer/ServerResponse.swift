@@ -1,4 +1,5 @@
 import NIOHTTP1
+import PMPSupport
 
 /// A complete answer: status, content type, body and any headers of its own (CORS and lengths are added when
 /// it is written).

@@ -1,6 +1,7 @@
 import PMP
 import PMPProcessTable
 import PMPProfiles
+import PMPSupport
 
 /// The JSON of `GET /stacks`. Every key is always present (null when unknown), in this order:
 ///

@@ -1,4 +1,4 @@
-/// Reads the RFC 3339 times of the process table's JSON (`2025-03-04T05:06:07.123456789Z`; Go's pm may write
+/// RFC 3339 times, written and read in one place. Reads the RFC 3339 times of the process table's JSON (`2025-03-04T05:06:07.123456789Z`; Go's pm may write
 /// an offset such as `+02:00` instead of `Z`) into nanoseconds since 1970.
 package enum RFC3339 {
     package static func nanosecondsSinceEpoch(_ text: String) -> Int64? {
@@ -55,5 +55,56 @@ package enum RFC3339 {
         let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// `2025-03-04T05:06:07.123456789Z`: UTC, with `fractionDigits` digits of the second, or (nil) as many as
+    /// needed and none when whole, the way Go writes a `time.Time` in JSON.
+    package static func text(nanosecondsSinceEpoch: Int64, fractionDigits: Int? = nil) -> String {
+        let (seconds, nanoseconds) = nanosecondsSinceEpoch.quotientAndRemainder(dividingBy: 1_000_000_000)
+        // Floor division, so instants before 1970 land on the right second.
+        let wholeSeconds = nanoseconds < 0 ? seconds - 1 : seconds
+        let fraction = nanoseconds < 0 ? nanoseconds + 1_000_000_000 : nanoseconds
+        let (days, secondOfDay) = floorDivide(wholeSeconds, 86_400)
+        let date = CivilDate(daysSinceEpoch: days)
+
+        var text = digits(date.year, 4) + "-" + digits(date.month, 2) + "-" + digits(date.day, 2)
+        text += "T" + digits(secondOfDay / 3600, 2) + ":" + digits(secondOfDay / 60 % 60, 2) + ":"
+            + digits(secondOfDay % 60, 2)
+        var fractionText = digits(fraction, 9)
+        if let fractionDigits {
+            fractionText = String(fractionText.prefix(max(0, min(9, fractionDigits))))
+        } else {
+            while fractionText.last == "0" { fractionText.removeLast() }
+        }
+        if !fractionText.isEmpty { text += "." + fractionText }
+        return text + "Z"
+    }
+
+    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+        let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
+    }
+
+    private static func digits(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+}
+
+private struct CivilDate {
+    let year: Int64
+    let month: Int64
+    let day: Int64
+
+    init(daysSinceEpoch: Int64) {
+        let shifted = daysSinceEpoch + 719_468  // days from 0000-03-01 to 1970-01-01
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 }

@@ -6,6 +6,6 @@ import PMPProfiles
 FuzzDriver.run { input in
     DumpReaderHarness.run(input, readerTypes: [DumpStreamReader.self])
     for dump in DumpParser.parse(String(decoding: input, as: UTF8.self)) {
-        _ = PMP.dumpText(dump.snapshot)
+        _ = DumpRenderer.text(dump.snapshot)
     }
 }

@@ -203,7 +203,7 @@ import Testing
     @Test("numbers are laid out as Go writes a float64")
     func numbers() {
         func written(_ value: Double) -> String {
-            var json = JSONBytes()
+            var json = JSONWriter()
             json.number(value)
             return String(decoding: json.bytes, as: UTF8.self)
         }

@@ -1,12 +1,13 @@
-/// JSON written straight into bytes, keys in the order written, commas placed as values follow one another.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+/// JSON written straight into bytes, keys in the order written, commas placed as values follow one another: the
+/// one JSON writer of swift-pmp's hand-written shapes (/procs, /stacks, /health), numbers in `JSONNumber`'s layout.
+package struct JSONWriter {
+    package private(set) var bytes: [UInt8] = []
     /// Per open object or array: whether a member was written (so the next needs a comma).
     private var hasMember: [Bool] = []
     private var afterKey = false
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    init(reservingCapacity capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    package init(reservingCapacity capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
     private mutating func beginValue() {
         if afterKey {
@@ -19,81 +20,73 @@ struct JSONWriter {
         }
     }
 
-    mutating func beginObject() {
+    package mutating func beginObject() {
         beginValue()
         bytes.append(UInt8(ascii: "{"))
         hasMember.append(false)
     }
 
-    mutating func endObject() {
+    package mutating func endObject() {
         hasMember.removeLast()
         bytes.append(UInt8(ascii: "}"))
     }
 
-    mutating func beginArray() {
+    package mutating func beginArray() {
         beginValue()
         bytes.append(UInt8(ascii: "["))
         hasMember.append(false)
     }
 
-    mutating func endArray() {
+    package mutating func endArray() {
         hasMember.removeLast()
         bytes.append(UInt8(ascii: "]"))
     }
 
-    mutating func key(_ name: String) {
+    package mutating func key(_ name: String) {
         beginValue()
         appendString(name)
         bytes.append(UInt8(ascii: ":"))
         afterKey = true
     }
 
-    mutating func string(_ text: String) {
+    package mutating func string(_ text: String) {
         beginValue()
         appendString(text)
     }
 
-    mutating func string(_ text: String?) {
+    package mutating func string(_ text: String?) {
         if let text { string(text) } else { null() }
     }
 
-    mutating func integer(_ value: some BinaryInteger) {
+    package mutating func integer(_ value: some BinaryInteger) {
         beginValue()
         bytes.append(contentsOf: String(value).utf8)
     }
 
-    /// A number; NaN and infinities, which JSON lacks, as null.
-    mutating func number(_ value: Double) {
+    /// A number in `JSONNumber`'s layout (Go's), NaN and infinities as null.
+    package mutating func number(_ value: Double) {
         beginValue()
-        guard value.isFinite else {
-            bytes.append(contentsOf: "null".utf8)
-            return
-        }
-        if value == value.rounded(), abs(value) < 1e15 {
-            bytes.append(contentsOf: String(Int64(value)).utf8)
-        } else {
-            bytes.append(contentsOf: value.description.utf8)
-        }
+        bytes.append(contentsOf: JSONNumber.text(value).utf8)
     }
 
-    mutating func number(_ value: Double?) {
+    package mutating func number(_ value: Double?) {
         if let value { number(value) } else { null() }
     }
 
-    mutating func bool(_ value: Bool) {
+    package mutating func bool(_ value: Bool) {
         beginValue()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    mutating func null() {
+    package mutating func null() {
         beginValue()
         bytes.append(contentsOf: "null".utf8)
     }
 
-    mutating func newline() { bytes.append(0x0A) }
+    package mutating func newline() { bytes.append(0x0A) }
 
     /// A value already written as JSON (by another writer).
-    mutating func rawValue(_ json: [UInt8]) {
+    package mutating func rawValue(_ json: [UInt8]) {
         beginValue()
         bytes.append(contentsOf: json)
     }
