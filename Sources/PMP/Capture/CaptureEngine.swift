@@ -42,8 +42,11 @@ final class CaptureEngine {
         var configuration = configuration
         var result: Int32 = 0
         for signal in [configuration.captureSignal] + configuration.fallbackSignals {
-            result = pmp_capture_install(signal, Int32(configuration.slotCount), Int32(configuration.maxDepth),
-                                         configuration.force ? 1 : 0)
+            var options = pmp_capture_options(signo: signal, slot_count: Int32(configuration.slotCount),
+                                              max_depth: Int32(configuration.maxDepth), force: configuration.force ? 1 : 0,
+                                              local_unwind: configuration.localUnwind ? 1 : 0,
+                                              memory_reads_allowed: configuration.memoryReadsAllowed ? 1 : 0)
+            result = pmp_capture_install(&options)
             if result != -EBUSY {
                 configuration.captureSignal = signal
                 break
