@@ -17,9 +17,21 @@ enum {
     PMP_SLOT_DONE = 3,       ///< frames published (release store)
 };
 
-/// Installs the capture handler for `signo` and preallocates `slot_count` slots of `max_depth` frames.
-/// Returns 0, or a negative errno (-EBUSY when another handler is installed and `force` is 0).
-int pmp_capture_install(int signo, int slot_count, int max_depth, int force);
+/// Set-up decisions, made by the caller from its configuration.
+typedef struct {
+    int signo;           ///< the capture signal
+    int slot_count;      ///< slots preallocated: the most threads one capture can signal
+    int max_depth;       ///< frames per slot
+    int force;           ///< install over an existing handler of `signo`
+    int local_unwind;    ///< unwind through libunwind's local address space (slower; for comparisons)
+    /// process_vm_readv may be called (0 under a seccomp filter, which might kill the process for it): handlers
+    /// then probe pages with it rather than through a pipe, and pmp_read_own_memory works.
+    int memory_reads_allowed;
+} pmp_capture_options;
+
+/// Installs the capture handler and preallocates the slots. Returns 0, or a negative errno (-EBUSY when
+/// another handler is installed and `force` is 0; -ELIBACC or -ELIBBAD when libunwind could not be loaded).
+int pmp_capture_install(const pmp_capture_options *options);
 
 /// Why libunwind could not be loaded (after pmp_capture_install returned -ELIBACC or -ELIBBAD).
 const char *pmp_capture_load_error(void);
@@ -30,13 +42,16 @@ const char *pmp_capture_load_error(void);
 int pmp_capture_refresh_images(void);
 
 /// 1 when handlers unwind through swift-pmp's own libunwind address space, 0 when through libunwind's local
-/// one (no generic libunwind, another architecture, or PMP_LOCAL_UNWIND set).
+/// one (see pmp_capture_own_space_error).
 int pmp_capture_uses_own_address_space(void);
+
+/// Why handlers do not unwind through our own address space, as a negative errno: -ENOTSUP (asked for the
+/// local unwinder, or another architecture), -ELIBACC/-ELIBBAD (no usable generic libunwind), another
+/// (set-up failed); 0 when they do.
+int pmp_capture_own_space_error(void);
 
 /// The installed capture signal, or 0.
 int pmp_capture_signal(void);
-int pmp_capture_slot_count(void);
-int pmp_capture_max_depth(void);
 
 /// Arms a slot for a new generation; returns the generation, or 0 when the slot is still being written
 /// by a late handler and cannot be reused yet.
@@ -71,7 +86,8 @@ typedef struct {
 int pmp_slot_read_context(int slot, uint64_t generation, pmp_slot_context *out);
 
 /// Reads `length` bytes of this process's memory at `address` without faulting (process_vm_readv).
-/// Returns 0, or a negative errno (-EPERM under a seccomp filter, where the call is not tried). Not signal-safe.
+/// Returns 0, or a negative errno (-EPERM when the capture engine was installed without memory reads allowed,
+/// or not yet, where the call is not tried). Not signal-safe.
 int pmp_read_own_memory(uint64_t address, void *buffer, size_t length);
 
 /// The system-call number of futex(2) on this architecture.
@@ -99,9 +115,6 @@ int pmp_unblock_signal(int signo);
 
 /// Blocks every asynchronous signal for the calling thread (faults stay deliverable).
 int pmp_block_async_signals(void);
-
-/// Whether `signo` is blocked for the calling thread.
-int pmp_signal_is_blocked(int signo);
 
 pid_t pmp_gettid(void);
 

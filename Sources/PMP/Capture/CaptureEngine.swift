@@ -43,8 +43,11 @@ final class CaptureEngine {
         var configuration = configuration
         var result: Int32 = 0
         for signal in [configuration.captureSignal] + configuration.fallbackSignals {
-            result = pmp_capture_install(signal, Int32(configuration.slotCount), Int32(configuration.maxDepth),
-                                         configuration.force ? 1 : 0)
+            var options = pmp_capture_options(signo: signal, slot_count: Int32(configuration.slotCount),
+                                              max_depth: Int32(configuration.maxDepth), force: configuration.force ? 1 : 0,
+                                              local_unwind: configuration.localUnwind ? 1 : 0,
+                                              memory_reads_allowed: configuration.memoryReadsAllowed ? 1 : 0)
+            result = pmp_capture_install(&options)
             if result != -EBUSY {
                 configuration.captureSignal = signal
                 break
@@ -60,10 +63,19 @@ final class CaptureEngine {
         }
     }
 
+    /// A signalled thread whose answer is awaited.
     private struct Pending {
         var index: Int  // into threads
         var slot: Int32
         var generation: UInt64
+    }
+
+    /// What one capture has learnt so far: every thread (in tid order), which of them to signal, and the
+    /// registered threads found gone.
+    private struct Round {
+        var threads: [RawCapture.Thread] = []
+        var toSignal: [Int] = []  // indexes into threads
+        var gone: [Int32] = []
     }
 
     /// Why a signalled thread has not answered: gone, blocking the signal, or nil (no reason known yet).
@@ -76,35 +88,53 @@ final class CaptureEngine {
     }
 
     func capture(_ options: CaptureOptions) throws(CaptureError) -> RawCapture {
-        let selfTid = ThreadList.currentThreadID()
-        let tids: [Int32]
-        switch options.threads {
-        case .all:
-            do { tids = try ThreadList.threadIDs() } catch { throw .procUnreadable(error) }
-        case .registered: tids = ThreadRegistry.shared.registered.keys.sorted()
-        case .threads(let list): tids = list
-        }
-        let registry = ThreadRegistry.shared.registered
+        let tids = try threadIDs(selectedBy: options.threads)
         let depth = max(1, min(options.maxDepth, configuration.maxDepth))
         let wallTime = Clock.wallSeconds()
+        var round = try observeBeforeSignals(tids)
+        // Images loaded or unloaded since the last capture: the handlers' map of code must know them first.
+        _ = pmp_capture_refresh_images()
+        let start = Clock.monotonicNanoseconds()
+        let completionsBefore = pmp_completions()
+        let pending = signal(&round)
+        let deadline = start + UInt64(max(0, options.timeout.nanoseconds))
+        let silent = awaitAnswers(pending, threads: round.threads, completionsBefore: completionsBefore,
+                                  deadline: deadline)
+        var end = Clock.monotonicNanoseconds()
+        if let graceEnd = collectStacks(pending, silent: silent, depth: depth, into: &round.threads) {
+            end = max(end, graceEnd)
+        }
+        forgetThreadsGone(round, selection: options.threads)
+        return RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
+                          elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: round.threads)
+    }
 
-        var threads: [RawCapture.Thread] = []
-        threads.reserveCapacity(tids.count)
-        var pending: [Pending] = []
-        pending.reserveCapacity(tids.count)
-        var gone: [Int32] = []
-        var nextSlot: Int32 = 0
-        let slotCount = Int32(configuration.slotCount)
+    /// The threads a capture is about.
+    private func threadIDs(selectedBy selection: ThreadSelection) throws(CaptureError) -> [Int32] {
+        switch selection {
+        case .all:
+            do { return try ThreadList.threadIDs() } catch { throw .procUnreadable(error) }
+        case .registered: return ThreadRegistry.shared.registered.keys.sorted()
+        case .threads(let list): return list
+        }
+    }
+
+    /// What the kernel says of every thread, before our signal wakes it: name, state, CPU clock and so the
+    /// time without CPU progress; and which threads to signal (not this one, not those still blocking it).
+    private func observeBeforeSignals(_ tids: [Int32]) throws(CaptureError) -> Round {
+        let registry = ThreadRegistry.shared.registered
+        let selfTid = ThreadList.currentThreadID()
         let observed = Clock.monotonicNanoseconds()
-        var toSignal: [Int] = []
-        toSignal.reserveCapacity(tids.count)
-
-        // First what the kernel says of every thread (before our signal wakes it), then all the signals at once.
+        var round = Round()
+        round.threads.reserveCapacity(tids.count)
+        round.toSignal.reserveCapacity(tids.count)
+        let reader: TaskStatReader
+        do { reader = try TaskStatReader() } catch { throw .procUnreadable(error) }
         for tid in tids {
             let read: ThreadStat?
-            do { read = try ThreadStat.readIfPresent(tid: tid) } catch { throw .procUnreadable(error) }
+            do { read = try reader.read(tid: tid) } catch { throw .procUnreadable(error) }
             guard let stat = read else {
-                if registry[tid] != nil { gone.append(tid) }
+                if registry[tid] != nil { round.gone.append(tid) }
                 continue
             }
             var thread = RawCapture.Thread(tid: tid, name: registry[tid] ?? stat.name, kernelState: stat.state,
@@ -113,27 +143,25 @@ final class CaptureEngine {
             thread.blockedFor = tracker.observe(tid: tid, cpu: stat.cpuNanoseconds, now: observed)
             if tid == selfTid {
                 thread.failure = .captureThread
-                threads.append(thread)
-                continue
-            }
-            if knownBlocking.contains(tid) {
-                if let failure = silence(of: tid) {
-                    thread.failure = failure
-                    threads.append(thread)
-                    continue
-                }
+            } else if knownBlocking.contains(tid), let failure = silence(of: tid) {
+                thread.failure = failure
+            } else {
                 knownBlocking.remove(tid)
+                round.toSignal.append(round.threads.count)
             }
-            toSignal.append(threads.count)
-            threads.append(thread)
+            round.threads.append(thread)
         }
+        return round
+    }
 
-        // Images loaded or unloaded since the last capture: the handlers' map of code must know them first.
-        _ = pmp_capture_refresh_images()
-        let start = Clock.monotonicNanoseconds()
-        let completionsBefore = pmp_completions()
-        for index in toSignal {
-            let tid = threads[index].tid
+    /// Arms a slot for each thread to signal and signals it; the threads that could not be signalled get
+    /// their failure. Returns the answers to wait for.
+    private func signal(_ round: inout Round) -> [Pending] {
+        var pending: [Pending] = []
+        pending.reserveCapacity(round.toSignal.count)
+        var nextSlot: Int32 = 0
+        let slotCount = Int32(configuration.slotCount)
+        for index in round.toSignal {
             // Arm a free slot (one still written by a late handler is skipped).
             var generation: UInt64 = 0
             var slot: Int32 = -1
@@ -144,28 +172,34 @@ final class CaptureEngine {
                 if generation != 0 { slot = candidate; break }
             }
             if slot < 0 {
-                threads[index].failure = .noSlot
+                round.threads[index].failure = .noSlot
                 continue
             }
-            let result = pmp_signal_thread(tid, slot, generation)
+            let result = pmp_signal_thread(round.threads[index].tid, slot, generation)
             if result != 0 {
                 _ = pmp_slot_abandon(slot, generation)
-                threads[index].failure = result == ESRCH ? .exited : (result == EAGAIN ? .signalQueueFull : .timedOut)
+                round.threads[index].failure = result == ESRCH ? .exited : (result == EAGAIN ? .signalQueueFull : .timedOut)
                 continue
             }
             pending.append(Pending(index: index, slot: slot, generation: generation))
         }
+        return pending
+    }
 
-        // Wait for the handlers: the futex wakes us when the completion count reaches the target.
-        let deadline = start + UInt64(max(0, options.timeout.nanoseconds))
-        // When answers stop coming for a while, the threads still silent are checked for a blocked signal or an
-        // exit, so that one such thread does not make every capture last the whole timeout. While answers keep
-        // coming (a thousand threads on two cores take a while) the check waits: it costs a /proc read per thread.
+    /// Waits for the handlers until all answered or `deadline`: the futex wakes us when the completion count
+    /// reaches the target. Returns the threads found silent for a reason (by index into threads), whose slots
+    /// were given up.
+    ///
+    /// When answers stop coming for a while, the threads still silent are checked for a blocked signal or an
+    /// exit, so that one such thread does not make every capture last the whole timeout. While answers keep
+    /// coming (a thousand threads on two cores take a while) the check waits: it costs a /proc read per thread.
+    private func awaitAnswers(_ pending: [Pending], threads: [RawCapture.Thread], completionsBefore: UInt32,
+                              deadline: UInt64) -> [Int: CaptureFailure] {
         let stallInterval: UInt64 = 5_000_000
         var checkpoint = min(deadline, Clock.monotonicNanoseconds() + stallInterval)
         var silenceChecked = false
         var remaining = pending
-        var silent: [Int: CaptureFailure] = [:]  // by index into threads
+        var silent: [Int: CaptureFailure] = [:]
         var seen = completionsBefore
         while true {
             // Count first, then drop the answered: an answer landing in between is then waited for at most once
@@ -194,58 +228,75 @@ final class CaptureEngine {
                 return true
             }
         }
-        var end = Clock.monotonicNanoseconds()
+        return silent
+    }
 
+    /// Reads every answered slot back into its thread, and gives a failure to those without an answer. A
+    /// handler still mid-walk is given a moment; returns when that moment ended, if one was given.
+    private func collectStacks(_ pending: [Pending], silent: [Int: CaptureFailure], depth: Int,
+                               into threads: inout [RawCapture.Thread]) -> UInt64? {
+        var graceEnded: UInt64?
         var buffer = [UInt64](repeating: 0, count: depth + 1)
         for entry in pending {
             var state = pmp_slot_state(entry.slot, entry.generation)
             if state != Int32(PMP_SLOT_DONE) {
                 state = pmp_slot_abandon(entry.slot, entry.generation)
                 if state == Int32(PMP_SLOT_WRITING) {
-                    // A handler is mid-walk: give it a moment rather than lose a stack it is about to publish.
-                    let graceEnd = Clock.monotonicNanoseconds() + 20_000_000
-                    while pmp_slot_state(entry.slot, entry.generation) == Int32(PMP_SLOT_WRITING),
-                          Clock.monotonicNanoseconds() < graceEnd {
-                        sched_yield()
-                    }
-                    state = pmp_slot_state(entry.slot, entry.generation)
-                    end = Clock.monotonicNanoseconds()
+                    state = awaitHandlerMidWalk(entry)
+                    graceEnded = Clock.monotonicNanoseconds()
                 }
             }
-            let tid = threads[entry.index].tid
             if state == Int32(PMP_SLOT_DONE) {
-                var truncated: Int32 = 0
-                let count = buffer.withUnsafeMutableBufferPointer {
-                    pmp_slot_read(entry.slot, entry.generation, $0.baseAddress, Int32(depth), &truncated)
-                }
-                var context = pmp_slot_context()
-                if pmp_slot_read_context(entry.slot, entry.generation, &context) == 0 {
-                    threads[entry.index].stackCPUNanoseconds = context.cpu_ns == 0 ? nil : context.cpu_ns
-                    threads[entry.index].registers = RawCapture.Registers(arg0: context.arg0, arg1: context.arg1,
-                                                                          number: context.number)
-                }
-                pmp_slot_release(entry.slot, entry.generation)
-                if count >= 0 {
-                    threads[entry.index].addresses = Array(buffer[0..<Int(count)])
-                    threads[entry.index].truncated = truncated != 0
-                    continue
-                }
-                threads[entry.index].failure = .exited  // the slot was taken back meanwhile
+                readSlot(entry, depth: depth, buffer: &buffer, into: &threads[entry.index])
                 continue
             }
             // No answer: find out why.
+            let tid = threads[entry.index].tid
             let failure = silent[entry.index] ?? silence(of: tid) ?? .timedOut
             threads[entry.index].failure = failure
             if failure == .signalBlocked { knownBlocking.insert(tid) }
         }
+        return graceEnded
+    }
 
-        ThreadRegistry.shared.forget(gone)
-        if case .all = options.threads {
-            tracker.retain(only: Set(threads.map(\.tid)))
-            knownBlocking.formIntersection(threads.map(\.tid))
+    /// A handler is mid-walk: give it a moment rather than lose a stack it is about to publish. The slot's state.
+    private func awaitHandlerMidWalk(_ entry: Pending) -> Int32 {
+        let graceEnd = Clock.monotonicNanoseconds() + 20_000_000
+        while pmp_slot_state(entry.slot, entry.generation) == Int32(PMP_SLOT_WRITING),
+              Clock.monotonicNanoseconds() < graceEnd {
+            sched_yield()
         }
-        return RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
-                          elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: threads)
+        return pmp_slot_state(entry.slot, entry.generation)
+    }
+
+    /// Copies a DONE slot's frames and context into its thread, and releases the slot.
+    private func readSlot(_ entry: Pending, depth: Int, buffer: inout [UInt64], into thread: inout RawCapture.Thread) {
+        var truncated: Int32 = 0
+        let count = buffer.withUnsafeMutableBufferPointer {
+            pmp_slot_read(entry.slot, entry.generation, $0.baseAddress, Int32(depth), &truncated)
+        }
+        var context = pmp_slot_context()
+        if pmp_slot_read_context(entry.slot, entry.generation, &context) == 0 {
+            thread.stackCPUNanoseconds = context.cpu_ns == 0 ? nil : context.cpu_ns
+            thread.registers = RawCapture.Registers(arg0: context.arg0, arg1: context.arg1, number: context.number)
+        }
+        pmp_slot_release(entry.slot, entry.generation)
+        if count >= 0 {
+            thread.addresses = Array(buffer[0..<Int(count)])
+            thread.truncated = truncated != 0
+        } else {
+            thread.failure = .exited  // the slot was taken back meanwhile
+        }
+    }
+
+    /// Registered threads that are gone leave the registry; a capture of every thread also tells the trackers
+    /// which threads are left.
+    private func forgetThreadsGone(_ round: Round, selection: ThreadSelection) {
+        ThreadRegistry.shared.forget(round.gone)
+        if case .all = selection {
+            tracker.retain(only: Set(round.threads.map(\.tid)))
+            knownBlocking.formIntersection(round.threads.map(\.tid))
+        }
     }
 
     /// A cheap observation of every thread's CPU clock (no signals), so that a later capture knows how long

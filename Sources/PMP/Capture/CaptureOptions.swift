@@ -47,8 +47,15 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var maxDepth: Int
     /// Install over an existing handler of the capture signal.
     public var force: Bool
+    /// Unwind through libunwind's local address space instead of swift-pmp's own: slower, for comparisons and
+    /// as an escape hatch. Default: whether `PMP_LOCAL_UNWIND` is set.
+    public var localUnwind: Bool
+    /// Whether process_vm_readv may be called (handlers probe pages with it; lock owners are read with it).
+    /// Default: no seccomp filter is on, which might kill the process for a call it does not expect.
+    var memoryReadsAllowed: Bool
 
-    public init(captureSignal: Int32? = nil, slotCount: Int = 8192, maxDepth: Int = 256, force: Bool = false) {
+    public init(captureSignal: Int32? = nil, slotCount: Int = 8192, maxDepth: Int = 256, force: Bool = false,
+                localUnwind: Bool? = nil) {
         if let chosen = captureSignal ?? EngineConfiguration.environmentCaptureSignal() {
             self.captureSignal = chosen
             self.fallbackSignals = []
@@ -59,6 +66,8 @@ public struct EngineConfiguration: Sendable, Hashable {
         self.slotCount = slotCount
         self.maxDepth = maxDepth
         self.force = force
+        self.localUnwind = localUnwind ?? (getenvString("PMP_LOCAL_UNWIND") != nil)
+        self.memoryReadsAllowed = !SeccompFilter.isOn()
     }
 
     static func environmentCaptureSignal() -> Int32? {

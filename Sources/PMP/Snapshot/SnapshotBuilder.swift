@@ -38,6 +38,7 @@ public enum SnapshotBuilder {
                                   frames: stack.frames, truncated: thread.truncated, failure: thread.failure,
                                   heldBy: heldBy)
         }
+        symbolizer.releaseMappedFilePages()
         return Snapshot(pid: raw.pid, time: raw.time, elapsed: (raw.elapsed * 1e6).rounded() / 1e6,
                         maxDepth: raw.maxDepth, threads: threads)
     }

@@ -60,6 +60,14 @@ public final class Symbolizer: Sendable {
         }
     }
 
+    /// Gives back the resident pages of the symbol and debug files read so far (see `MappedFilePages`);
+    /// resolved addresses stay cached.
+    public func releaseMappedFilePages() {
+        state.withLock { state in
+            if let session = state.session { MappedFilePages.release(session.mappedFiles()) }
+        }
+    }
+
     /// Number of cached addresses (for tests and benchmarks).
     public var cachedAddressCount: Int { state.withLock { $0.cache.count } }
 
@@ -250,6 +258,25 @@ final class DwflSession {
     }
 
     private var dwarfUse: [OpaquePointer: Bool] = [:]
+
+    /// The files libelf holds for the images looked up so far: each one's ELF, and its DWARF's when used.
+    func mappedFiles() -> [UnsafeRawBufferPointer] {
+        var files: [UnsafeRawBufferPointer] = []
+        func add(_ elf: OpaquePointer?) {
+            guard let elf else { return }
+            var size = 0
+            if let raw = elf_rawfile(elf, &size), size > 0 {
+                let region = UnsafeRawBufferPointer(start: UnsafeRawPointer(raw), count: size)
+                if !files.contains(where: { $0.baseAddress == region.baseAddress }) { files.append(region) }
+            }
+        }
+        for (module, usesDwarf) in dwarfUse {
+            var bias: Dwarf_Addr = 0
+            add(dwfl_module_getelf(module, &bias))
+            if usesDwarf, let dwarf = dwfl_module_getdwarf(module, &bias) { add(dwarf_getelf(dwarf)) }
+        }
+        return files
+    }
 
     private static let readsCompressedDebugInfo = getenvString("PMP_COMPRESSED_DEBUG_INFO").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
 
