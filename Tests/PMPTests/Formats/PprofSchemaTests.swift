@@ -1,5 +1,6 @@
 import Foundation
 @testable import PMP
+@testable import PMPProfiles
 import Testing
 
 /// The field numbers and encodings of `PprofSchema` held against profile.proto as pprof's authors publish it

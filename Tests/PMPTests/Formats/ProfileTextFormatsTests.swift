@@ -1,4 +1,5 @@
 @testable import PMP
+@testable import PMPProfiles
 import Testing
 
 /// The text, folded and JSON renderings of a profile, each read back by its parser.
