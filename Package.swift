@@ -88,7 +88,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            // The web UI's files, compiled into the binary (no bundle to ship beside it).
+            resources: ["index.html", "style.css", "state.js", "requests.js", "hosts.js", "processes.js", "history.js",
+                        "threads.js", "flamegraph.js", "start.js"].map { .embedInCode("WebUI/Page/" + $0) }
         ),
         // The command-line tools' commands, shared by pmp-aggregate and pmp: no capture engine, no libdw.
         .target(

@@ -32,25 +32,32 @@ public final class Collector: Sendable {
     public let options: CollectorOptions
     private let state: Mutex<State>
     private let wakeup = Wakeup()
+    private let clock: any CollectorClock
     /// CPU nanoseconds a thread may gain between two samples and still count as idle: answering the capture
     /// signal itself costs it some.
     static let idleSlack: UInt64 = 50_000
 
-    private init(options: CollectorOptions) {
+    private init(options: CollectorOptions, clock: any CollectorClock) {
         self.options = options
+        self.clock = clock
         state = Mutex(State(counter: StackCounter(limit: options.maxStacks)))
     }
 
     /// Starts sampling on a new thread. Throws when the capture engine cannot be installed.
     public static func start(_ options: CollectorOptions = CollectorOptions()) throws -> Collector {
+        try start(options, clock: MonotonicCollectorClock())
+    }
+
+    /// Starts sampling on the schedule of `clock`.
+    static func start(_ options: CollectorOptions, clock: any CollectorClock) throws -> Collector {
         guard options.rate > 0, options.rate.isFinite else { throw CollectorError.badRate(options.rate) }
         if ThreadList.currentThreadID() != CaptureThread.shared.tid {
             _ = try CaptureThread.shared.sync { context in try context.captureEngine().configuration }
         }
-        let collector = Collector(options: options)
+        let collector = Collector(options: options, clock: clock)
         collector.state.withLock {
             $0.startWall = Clock.wallSeconds()
-            $0.startMono = Clock.monotonicNanoseconds()
+            $0.startMono = clock.now()
         }
         try startDetachedThread(name: "pmp-sampler") { collector.run() }
         return collector
@@ -100,7 +107,7 @@ public final class Collector: Sendable {
     public var statistics: CollectorStatistics {
         state.withLock { state in
             var statistics = state.statistics
-            statistics.elapsed = Double((state.endMono ?? Clock.monotonicNanoseconds()) &- state.startMono) / 1e9
+            statistics.elapsed = Double((state.endMono ?? clock.now()) &- state.startMono) / 1e9
             return statistics
         }
     }
@@ -109,7 +116,7 @@ public final class Collector: Sendable {
     public func profile() -> Profile {
         let (keys, counts, dropped, statistics, startWall) = state.withLock { state in
             var statistics = state.statistics
-            statistics.elapsed = Double((state.endMono ?? Clock.monotonicNanoseconds()) &- state.startMono) / 1e9
+            statistics.elapsed = Double((state.endMono ?? clock.now()) &- state.startMono) / 1e9
             return (state.counter.keys, state.counter.counts, state.counter.droppedSamples, statistics, state.startWall)
         }
         var builder = ProfileBuilder(maxStacks: Int.max, keepThreadNames: options.keepThreadNames)
@@ -156,156 +163,208 @@ public final class Collector: Sendable {
         }
     }
 
-    private func run() {
-        BackgroundSignalMask.apply()
-        let ownTid = ThreadList.currentThreadID()
-        let captureTid = CaptureThread.shared.tid
-        let interval = UInt64((1e9 / options.rate).rounded())
-        let start = state.withLock { $0.startMono }
-        let end = options.duration.map { start &+ UInt64(max(0, $0.nanoseconds)) }
-        // New threads are found when the list is read again; exited ones drop out at once (their clock is gone).
-        let listRefresh: UInt64 = options.idleBatching ? 1_000_000_000 : 100_000_000
-        var tick: UInt64 = 0
+    /// What the sampler thread keeps from one tick to the next.
+    private struct Sampler {
+        let ownTid: Int32
+        let captureTid: Int32
         var tracked: [Tracked] = []
         var listedAt: UInt64 = 0
         var captures = 0
-        var watch = ProcessCPUWatch(ownTid: ownTid, captureTid: captureTid)
+        var watch: ProcessCPUWatch
 
-        while true {
-            let now = Clock.monotonicNanoseconds()
-            if state.withLock({ $0.stopRequested }) { break }
-            if let end, now >= end { break }
-            if let limit = options.maxCaptures, captures >= limit { break }
+        /// Itself and the capture thread are never sampled; threads known to have exited wait for the next list.
+        func isSampled(_ entry: Tracked) -> Bool { entry.tid != ownTid && entry.tid != captureTid && !entry.gone }
+    }
 
-            var relisted = false
-            switch options.threads {
-            case .all:
-                if tracked.isEmpty || now &- listedAt >= listRefresh {
-                    // Unreadable (out of descriptors): the threads known so far, sampled again.
-                    if let tids = try? ThreadList.threadIDs() { tracked = Self.merge(tids, into: tracked) }
-                    listedAt = now
-                    relisted = true
-                }
-            case .registered: tracked = Self.merge(ThreadRegistry.shared.registered.keys.sorted(), into: tracked)
-            case .threads(let list): tracked = Self.merge(list, into: tracked)
-            }
+    /// One tick's choice: the previous stacks of threads counted again without a signal, and the threads to signal.
+    private struct TickPlan {
+        var batched: [Int?] = []
+        var toSignal: [Int32] = []
+        /// Each signalled thread's index into `tracked`.
+        var signalledIndex: [Int] = []
 
-            // Idle batching: threads without CPU progress keep their previous stack. When the process's CPU
-            // clock moved no more than the threads active last time account for, every other thread is idle
-            // and one system call replaces one per thread.
-            var batched: [Int?] = []
-            var toSignal: [Int32] = []
-            var signalledIndex: [Int] = []
-            if options.idleBatching {
-                let othersIdle = !relisted && watch.othersWereIdle()
-                batched.reserveCapacity(tracked.count)
-                for index in tracked.indices {
-                    let tid = tracked[index].tid
-                    if tid == ownTid || tid == captureTid || tracked[index].gone { continue }
-                    guard let previous = tracked[index].cpu, !tracked[index].lastSeenRunning else {
-                        toSignal.append(tid)
-                        signalledIndex.append(index)
-                        continue
-                    }
-                    let current: UInt64?
-                    if othersIdle, !watch.isWatched(tid) {
-                        current = previous
-                    } else {
-                        current = watch.reading(of: tid) ?? ThreadStat.cpuClockNanoseconds(tid: tid)
-                    }
-                    guard let current else {
-                        tracked[index].gone = true
-                        continue
-                    }
-                    if current >= previous, current - previous <= Self.idleSlack {
-                        batched.append(tracked[index].entry)
-                    } else {
-                        toSignal.append(tid)
-                        signalledIndex.append(index)
-                    }
-                }
-            } else {
-                for index in tracked.indices
-                where tracked[index].tid != ownTid && tracked[index].tid != captureTid && !tracked[index].gone {
-                    toSignal.append(tracked[index].tid)
-                    signalledIndex.append(index)
-                }
-            }
-
-            var raw: RawCapture?
-            if !toSignal.isEmpty {
-                let options = CaptureOptions(threads: .threads(toSignal), timeout: options.timeout,
-                                             maxDepth: options.maxDepth)
-                raw = try? CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }
-            }
-            captures += 1
-
-            var entries: [Int32: Int?] = [:]
-            var stackCPU: [Int32: UInt64] = [:]
-            var running: Set<Int32> = []
-            var exited: Set<Int32> = []
-            state.withLock { state in
-                state.statistics.captures += 1
-                for entry in batched {
-                    if let entry { state.counter.add(toEntry: entry) } else { state.counter.drop() }
-                }
-                state.statistics.batchedSamples += batched.count
-                guard let raw else { return }
-                for thread in raw.threads {
-                    if thread.failure == .captureThread { continue }
-                    if thread.failure == .exited {
-                        exited.insert(thread.tid)  // ended between the listing and the signal: not a sample
-                        continue
-                    }
-                    if thread.failure != nil {
-                        state.statistics.unansweredSamples += 1
-                        continue
-                    }
-                    state.statistics.signalledSamples += 1
-                    let key = RawKey(addresses: thread.addresses, state: thread.kernelState,
-                                     threadName: options.keepThreadNames ? ThreadNamePattern.of(thread.name) : nil)
-                    entries[thread.tid] = state.counter.add(key)
-                    if let cpu = thread.stackCPUNanoseconds { stackCPU[thread.tid] = cpu }
-                    if thread.kernelState == "R" { running.insert(thread.tid) }
-                }
-            }
-            if !options.idleBatching {
-                for index in signalledIndex where exited.contains(tracked[index].tid) { tracked[index].gone = true }
-            } else {
-                // The process and watched threads' clocks after the capture, so that the next comparison spans
-                // the same interval; each thread's own baseline is its clock at its stack (read after the handler's
-                // walk, so that the walk's cost does not look like progress next time).
-                watch.startInterval(watching: toSignal)
-                for index in signalledIndex {
-                    let tid = tracked[index].tid
-                    if let entry = entries[tid] {
-                        tracked[index].entry = entry
-                        tracked[index].cpu = stackCPU[tid] ?? watch.reading(of: tid)
-                        tracked[index].lastSeenRunning = running.contains(tid)
-                    } else if exited.contains(tid) {
-                        tracked[index].gone = true
-                    } else {
-                        tracked[index].cpu = nil  // no answer: signal it again next time
-                    }
-                }
-            }
-
-            // The fixed schedule: the next tick after now; ticks a slow capture overran are skipped and counted.
-            tick += 1
-            var next = start &+ tick &* interval
-            let done = Clock.monotonicNanoseconds()
-            if done >= next {
-                let skipped = (done - next) / interval + 1
-                tick += skipped
-                next = start &+ tick &* interval
-                state.withLock { $0.statistics.missedTicks += Int(skipped) }
-            }
-            if let end, next > end { next = end }
-            wakeup.sleep(until: next) { self.state.withLock { $0.stopRequested } }
+        mutating func signal(_ tid: Int32, at index: Int) {
+            toSignal.append(tid)
+            signalledIndex.append(index)
         }
+    }
 
+    /// What the answers of one capture say about the signalled threads.
+    private struct TickAnswers {
+        /// Each answering thread's stack entry (nil: dropped at the distinct-stack limit).
+        var entries: [Int32: Int?] = [:]
+        var stackCPU: [Int32: UInt64] = [:]
+        var running: Set<Int32> = []
+        var exited: Set<Int32> = []
+    }
+
+    private func run() {
+        BackgroundSignalMask.apply()
+        let captureTid = CaptureThread.shared.tid
+        let ownTid = ThreadList.currentThreadID()
+        var sampler = Sampler(ownTid: ownTid, captureTid: captureTid,
+                              watch: ProcessCPUWatch(ownTid: ownTid, captureTid: captureTid))
+        let start = state.withLock { $0.startMono }
+        var schedule = TickSchedule(start: start, interval: UInt64((1e9 / options.rate).rounded()),
+                                    end: options.duration.map { start &+ UInt64(max(0, $0.nanoseconds)) })
+        while true {
+            let now = clock.now()
+            if isDone(at: now, schedule: schedule, captures: sampler.captures) { break }
+            let relisted = refreshThreadList(&sampler, now: now)
+            let plan = options.idleBatching ? planWithIdleBatching(&sampler, relisted: relisted)
+                                            : planSignallingAll(sampler)
+            let raw = capture(plan.toSignal)
+            sampler.captures += 1
+            let answers = account(raw, batched: plan.batched)
+            remember(answers, of: plan, in: &sampler)
+            sleepUntilNextTick(&schedule)
+        }
+        finish()
+    }
+
+    /// Stop requested, the duration over, or the capture limit reached.
+    private func isDone(at now: UInt64, schedule: TickSchedule, captures: Int) -> Bool {
+        if state.withLock({ $0.stopRequested }) { return true }
+        if let end = schedule.end, now >= end { return true }
+        if let limit = options.maxCaptures, captures >= limit { return true }
+        return false
+    }
+
+    /// Reads which threads to sample (the whole list only now and then); returns whether the list was read again.
+    private func refreshThreadList(_ sampler: inout Sampler, now: UInt64) -> Bool {
+        switch options.threads {
+        case .all:
+            // New threads are found when the list is read again; exited ones drop out at once (their clock is gone).
+            let listRefresh: UInt64 = options.idleBatching ? 1_000_000_000 : 100_000_000
+            guard sampler.tracked.isEmpty || now &- sampler.listedAt >= listRefresh else { return false }
+            // Unreadable (out of descriptors): the threads known so far, sampled again.
+            if let tids = try? ThreadList.threadIDs() { sampler.tracked = Self.merge(tids, into: sampler.tracked) }
+            sampler.listedAt = now
+            return true
+        case .registered:
+            sampler.tracked = Self.merge(ThreadRegistry.shared.registered.keys.sorted(), into: sampler.tracked)
+        case .threads(let list):
+            sampler.tracked = Self.merge(list, into: sampler.tracked)
+        }
+        return false
+    }
+
+    /// Without idle batching every sampled thread is signalled.
+    private func planSignallingAll(_ sampler: Sampler) -> TickPlan {
+        var plan = TickPlan()
+        for index in sampler.tracked.indices where sampler.isSampled(sampler.tracked[index]) {
+            plan.signal(sampler.tracked[index].tid, at: index)
+        }
+        return plan
+    }
+
+    /// Idle batching: threads without CPU progress keep their previous stack. When the process's CPU clock moved
+    /// no more than the threads active last time account for, every other thread is idle and one system call
+    /// replaces one per thread.
+    private func planWithIdleBatching(_ sampler: inout Sampler, relisted: Bool) -> TickPlan {
+        var plan = TickPlan()
+        let othersIdle = !relisted && sampler.watch.othersWereIdle()
+        plan.batched.reserveCapacity(sampler.tracked.count)
+        for index in sampler.tracked.indices where sampler.isSampled(sampler.tracked[index]) {
+            let tid = sampler.tracked[index].tid
+            guard let previous = sampler.tracked[index].cpu, !sampler.tracked[index].lastSeenRunning else {
+                plan.signal(tid, at: index)
+                continue
+            }
+            let current: UInt64?
+            if othersIdle, !sampler.watch.isWatched(tid) {
+                current = previous
+            } else {
+                current = sampler.watch.reading(of: tid) ?? ThreadStat.cpuClockNanoseconds(tid: tid)
+            }
+            guard let current else {
+                sampler.tracked[index].gone = true
+                continue
+            }
+            if current >= previous, current - previous <= Self.idleSlack {
+                plan.batched.append(sampler.tracked[index].entry)
+            } else {
+                plan.signal(tid, at: index)
+            }
+        }
+        return plan
+    }
+
+    /// Signals the chosen threads on the capture thread (nil: none to signal, or the capture failed).
+    private func capture(_ tids: [Int32]) -> RawCapture? {
+        guard !tids.isEmpty else { return nil }
+        let options = CaptureOptions(threads: .threads(tids), timeout: options.timeout, maxDepth: options.maxDepth)
+        return try? CaptureThread.shared.sync { context in try context.captureEngine().capture(options) }
+    }
+
+    /// Counts the tick's samples, the batched ones and the answers, under one lock.
+    private func account(_ raw: RawCapture?, batched: [Int?]) -> TickAnswers {
+        var answers = TickAnswers()
+        state.withLock { state in
+            state.statistics.captures += 1
+            for entry in batched {
+                if let entry { state.counter.add(toEntry: entry) } else { state.counter.drop() }
+            }
+            state.statistics.batchedSamples += batched.count
+            guard let raw else { return }
+            for thread in raw.threads {
+                if thread.failure == .captureThread { continue }
+                if thread.failure == .exited {
+                    answers.exited.insert(thread.tid)  // ended between the listing and the signal: not a sample
+                    continue
+                }
+                if thread.failure != nil {
+                    state.statistics.unansweredSamples += 1
+                    continue
+                }
+                state.statistics.signalledSamples += 1
+                let key = RawKey(addresses: thread.addresses, state: thread.kernelState,
+                                 threadName: options.keepThreadNames ? ThreadNamePattern.of(thread.name) : nil)
+                answers.entries[thread.tid] = state.counter.add(key)
+                if let cpu = thread.stackCPUNanoseconds { answers.stackCPU[thread.tid] = cpu }
+                if thread.kernelState == "R" { answers.running.insert(thread.tid) }
+            }
+        }
+        return answers
+    }
+
+    /// Keeps what the answers say of each signalled thread for the next tick's plan.
+    private func remember(_ answers: TickAnswers, of plan: TickPlan, in sampler: inout Sampler) {
+        guard options.idleBatching else {
+            for index in plan.signalledIndex where answers.exited.contains(sampler.tracked[index].tid) {
+                sampler.tracked[index].gone = true
+            }
+            return
+        }
+        // The process and watched threads' clocks after the capture, so that the next comparison spans the same
+        // interval; each thread's own baseline is its clock at its stack (read after the handler's walk, so that
+        // the walk's cost does not look like progress next time).
+        sampler.watch.startInterval(watching: plan.toSignal)
+        for index in plan.signalledIndex {
+            let tid = sampler.tracked[index].tid
+            if let entry = answers.entries[tid] {
+                sampler.tracked[index].entry = entry
+                sampler.tracked[index].cpu = answers.stackCPU[tid] ?? sampler.watch.reading(of: tid)
+                sampler.tracked[index].lastSeenRunning = answers.running.contains(tid)
+            } else if answers.exited.contains(tid) {
+                sampler.tracked[index].gone = true
+            } else {
+                sampler.tracked[index].cpu = nil  // no answer: signal it again next time
+            }
+        }
+    }
+
+    /// Sleeps until the next tick of the fixed schedule; ticks the capture overran are counted as missed.
+    private func sleepUntilNextTick(_ schedule: inout TickSchedule) {
+        let (deadline, skipped) = schedule.next(finishedAt: clock.now())
+        if skipped > 0 { state.withLock { $0.statistics.missedTicks += skipped } }
+        clock.sleep(until: deadline, wakeup: wakeup) { self.state.withLock { $0.stopRequested } }
+    }
+
+    /// Marks sampling ended and calls whoever waits for it.
+    private func finish() {
         let waiters = state.withLock { state -> [@Sendable () -> Void] in
-            state.endMono = Clock.monotonicNanoseconds()
+            state.endMono = clock.now()
             defer { state.waiters.removeAll() }
             return state.waiters
         }

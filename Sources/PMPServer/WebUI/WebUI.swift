@@ -20,8 +20,8 @@ enum WebUI {
             .adding(header: "Referrer-Policy", "no-referrer"))
     }
 
-    /// The whole document.
-    static let html = WebUIMarkup.document(style: WebUIStyle.css, script: WebUIScript.source)
+    /// The whole document, its style sheet and script inline.
+    static let html = WebUIPage.assembled.html
 
     static let page = Array(html.utf8)
 
@@ -30,7 +30,7 @@ enum WebUI {
     /// is the user's to name, in the link or typed into the page, and a policy cannot know it in advance;
     /// nothing else, so that a mistake in the page cannot pull in anything from elsewhere.
     static let contentSecurityPolicy = "default-src 'none'; "
-        + "script-src 'sha256-\(ContentHash.sha256Base64("\n" + WebUIScript.source))'; "
-        + "style-src 'sha256-\(ContentHash.sha256Base64("\n" + WebUIStyle.css))'; "
+        + "script-src 'sha256-\(ContentHash.sha256Base64(WebUIPage.assembled.script))'; "
+        + "style-src 'sha256-\(ContentHash.sha256Base64(WebUIPage.assembled.style))'; "
         + "img-src data:; connect-src http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }

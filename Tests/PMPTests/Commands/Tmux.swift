@@ -8,13 +8,12 @@ final class Tmux: @unchecked Sendable {
     let socketName = "pmp-test-\(UUID().uuidString.prefix(8))"
     let session = "top"
 
-    static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: executable) }
-
     /// The shell of the session's pane (pmp top is its child), and when it started (to know it is still ours).
     private(set) var panePID: Int32 = 0
     private var paneStart: String?
 
     init(command: String, width: Int = 200, height: Int = 50) throws {
+        _ = try RequiredTool.path(Self.executable)
         let started = try run(["new-session", "-d", "-s", session, "-x", String(width), "-y", String(height), command])
         guard started.status == 0 else { throw TestFailure("tmux new-session failed: \(started.stderr)") }
         let pane = try run(["display-message", "-p", "-t", session, "#{pane_pid}"]).stdout

@@ -52,8 +52,7 @@ import Testing
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    @Test("rows from both endpoints, the dead one marked, blocked stacks; k cancels a request; p pauses; q quits with 0",
-          .enabled(if: Tmux.isInstalled))
+    @Test("rows from both endpoints, the dead one marked, blocked stacks; k cancels a request; p pauses; q quits with 0")
     func interactive() async throws {
         let fleet = try DemoFleet()
         let (first, second) = (try fleet.endpoint(0), try fleet.endpoint(1))
@@ -135,7 +134,7 @@ import Testing
         answers.forEach { $0.cancel() }
     }
 
-    @Test("SIGTERM: pmp top restores the terminal and exits 143", .enabled(if: Tmux.isInstalled))
+    @Test("SIGTERM: pmp top restores the terminal and exits 143")
     func terminated() async throws {
         let fleet = try DemoFleet(count: 1)
         let pane = try PaneCommand()

@@ -34,16 +34,19 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
     func foldsParkedThreads() throws {
         let threads = parkedThreads(4)
         defer { threads.forEach { $0.finish() } }
-        let collector = try Collector.start(CollectorOptions(rate: 50, duration: .seconds(1)))
+        // On a clock that moves only while the collector sleeps, the schedule is exact however slow the captures.
+        let collector = try Collector.start(CollectorOptions(rate: 50, duration: .seconds(1)),
+                                            clock: ManualCollectorClock())
         let profile = collector.wait()
         let statistics = collector.statistics
 
-        // Every tick of the schedule is either served or counted as missed: the schedule does not slip.
-        #expect((48...51).contains(statistics.captures + statistics.missedTicks),
-                "captures \(statistics.captures) + missed \(statistics.missedTicks) over 1 s at 50 Hz")
+        #expect(statistics.captures == 50, "one capture per tick of 1 s at 50 Hz")
+        #expect(statistics.missedTicks == 0)
+        #expect(statistics.elapsed == 1)
         #expect(profile.captures == statistics.captures)
         #expect(profile.requestedRate == 50)
-        #expect(profile.achievedRate! > 0)
+        #expect(profile.achievedRate == 50)
+        #expect(profile.duration == 1)
 
         let parked = stacks(in: profile, containing: "parkedForCollector")
         #expect(parked.count == 1, "four threads parked in one place fold into one stack: \(parked.map(\.threadName))")
@@ -55,6 +58,20 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         #expect(parkedCount + statistics.unansweredSamples >= 4 * statistics.captures)
         #expect(parkedCount > 0)
         #expect(profile.droppedSamples == 0)
+    }
+
+    @Test("ticks a late capture overran are skipped and counted; served plus missed covers the duration")
+    func overrunTicksAreCounted() throws {
+        // Every sleep ends 50 ms after its tick, at 50 Hz (20 ms): each capture but the first overruns two ticks.
+        let collector = try Collector.start(CollectorOptions(rate: 50, duration: .seconds(1), threads: .threads([])),
+                                            clock: ManualCollectorClock(lateness: .milliseconds(50)))
+        _ = collector.wait()
+        let statistics = collector.statistics
+        #expect(statistics.missedTicks == 2 * (statistics.captures - 1), "\(statistics)")
+        // The 50th tick (980 ms) is the one the last sleep was for, and that sleep ends past the end.
+        #expect(statistics.captures + statistics.missedTicks == 49, "\(statistics)")
+        #expect(statistics.captures == 17)
+        #expect(statistics.elapsed == 1.03, "the last sleep ends late too: at the end plus 30 ms")
     }
 
     @Test("idle batching: parked threads are signalled once, then counted again without a signal")
@@ -96,21 +113,21 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         }
         worker.waitUntilReady()
         let collector = try Collector.start(CollectorOptions(rate: 100))
-        sleep(seconds: 0.4)
+        // Each phase lasts 20 captures, however long they take on a loaded machine. A thread wrongly taken as
+        // idle would keep its parked stack through the running phase.
+        try waitForCaptures(collector, more: 20)
         worker.finish()
-        sleep(seconds: 0.4)
+        try waitForCaptures(collector, more: 20)
         stop.set()
-        sleep(seconds: 0.4)
+        try waitForCaptures(collector, more: 20)
         let profile = collector.stop()
         worker.finish()
         worker.waitUntilFinished()
         let mine = profile.stacks.filter { $0.threadName == "pmp-waking" }
         let running = mine.filter { $0.frames.contains { $0.function.contains("burstOfWork") } }.reduce(0) { $0 + $1.count }
         let parked = mine.filter { $0.frames.contains { $0.function.contains("parkedForCollector") } }.reduce(0) { $0 + $1.count }
-        // Each phase lasts 0.4 s: at 100 Hz even a loaded machine takes several captures in each. A thread
-        // wrongly taken as idle would keep its parked stack through the running phase.
-        #expect(running >= 5, "running in \(running) of \(profile.captures) captures")
-        #expect(parked >= 5, "parked in \(parked) of \(profile.captures) captures")
+        #expect(running >= 10, "running in \(running) of \(profile.captures) captures")
+        #expect(parked >= 10, "parked in \(parked) of \(profile.captures) captures")
         #expect(collector.statistics.batchedSamples > 0)
     }
 
@@ -138,12 +155,12 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
             }
         }
         churn.waitUntilReady()
-        let collector = try Collector.start(CollectorOptions(rate: 200, duration: .milliseconds(1500)))
+        let collector = try Collector.start(CollectorOptions(rate: 200, maxCaptures: 200))
         let profile = collector.wait()
         stop.set()
         churn.waitUntilFinished()
         let statistics = collector.statistics
-        #expect(statistics.captures > 10)
+        #expect(statistics.captures == 200)
         #expect(profile.sampleCount + profile.droppedSamples
                 == statistics.signalledSamples + statistics.batchedSamples)
     }
@@ -151,10 +168,10 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
     @Test("stop() ends sampling, and the async record suspends without blocking")
     func stopAndAsyncRecord() async throws {
         let collector = try Collector.start(CollectorOptions(rate: 20))
-        try await Task.sleep(for: .milliseconds(300))
+        try waitForCaptures(collector, more: 2)
         let profile = collector.stop()
         #expect(!collector.isRunning)
-        #expect(profile.captures >= 1)
+        #expect(profile.captures >= 2)
         // Nothing samples after stop() returned.
         let captures = collector.statistics.captures
         sleep(seconds: 0.2)
@@ -182,7 +199,7 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
             thread.waitUntilFinished()
         }
         func awakeShare(idleBatching: Bool) throws -> (share: Double, samples: Int) {
-            let collector = try Collector.start(CollectorOptions(rate: 100, duration: .seconds(3),
+            let collector = try Collector.start(CollectorOptions(rate: 100, maxCaptures: 300,
                                                                  threads: .threads([thread.tid]),
                                                                  idleBatching: idleBatching))
             current.set(collector)
@@ -224,6 +241,18 @@ private func stacks(in profile: Profile, containing function: String) -> [Profil
         let folded = try FoldedParser.parse(foldedText)
         #expect(FoldedRenderer.render(folded, options: RenderOptions(byState: true, byThread: true)) == foldedText)
         #expect(folded.sampleCount == profile.sampleCount)
+    }
+}
+
+/// Waits until `collector` has taken `more` captures than now, however slowly (bounded: a minute).
+func waitForCaptures(_ collector: Collector, more: Int) throws {
+    let target = collector.statistics.captures + more
+    let deadline = ContinuousClock.now + .seconds(60)
+    while collector.statistics.captures < target {
+        guard ContinuousClock.now < deadline, collector.isRunning else {
+            throw TestFailure("\(collector.statistics.captures) of \(target) captures")
+        }
+        usleep(5_000)
     }
 }
 

@@ -133,6 +133,12 @@ final class RawConnection {
         }
     }
 
+    /// The server has sent something or closed its end (nothing is read).
+    func hasAnswerOrClosed() -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, 0) > 0
+    }
+
     /// Everything the server sends until it closes the connection or `timeout` seconds pass; `closed` tells which.
     func readUntilClosed(timeout: Double) -> (bytes: [UInt8], closed: Bool) {
         var bytes: [UInt8] = []

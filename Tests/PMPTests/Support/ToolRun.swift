@@ -8,6 +8,11 @@ struct ToolRun {
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     timeout: Double = 120) throws -> ToolRun {
+        // A missing program fails the test by its name, not as an exit status of 127 to puzzle over.
+        _ = try RequiredTool.path(executable)
+        if executable == "/usr/bin/env", let program = arguments.first, !program.contains("=") {
+            _ = try RequiredTool.path(program)
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pmp-tool-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

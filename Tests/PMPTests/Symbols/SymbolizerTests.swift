@@ -80,14 +80,31 @@ import Testing
         #expect(frames == [Frame(address: 0x10, function: "?", image: "?")])
     }
 
-    @Test("images loaded after the first lookup are found")
+    @Test("an image loaded after the symbolizer started is found, with its function's name, file and line")
     func dlopenAfterwards() throws {
+        // A library built now, so that no earlier lookup (or link) can have seen it.
+        let directory = ToolRun.temporaryFile("-late")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let function = "pmp_late_loaded_" + UUID().uuidString.prefix(8).lowercased()
+        let source = directory.appendingPathComponent("late.c")
+        try "// Built by the symbolizer test.\nint \(function)(int x) {\n    return x * 3 + 1;\n}\n"
+            .write(to: source, atomically: true, encoding: .utf8)
+        let library = directory.appendingPathComponent("libpmplate.so").path
+        let compiled = try ToolRun.run(try RequiredTool.path("cc"),
+                                       ["-g", "-O0", "-shared", "-fPIC", "-o", library, source.path])
+        #expect(compiled.status == 0, "cc: \(compiled.stderr)")
+
         _ = Symbolizer.shared.symbolize([0x10])
-        guard let handle = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL) else { return }
+        let before = Symbolizer.shared.symbolize([UInt64(UInt(bitPattern: dlsym(nil, "malloc")))])
+        #expect(before.first?.function.contains("malloc") == true, "the symbolizer is running: \(before)")
+        let handle = try #require(dlopen(library, RTLD_NOW | RTLD_LOCAL), "\(String(cString: dlerror()))")
         defer { dlclose(handle) }
-        let symbol = try #require(dlsym(handle, "inflate"))
-        let frames = Symbolizer.shared.symbolize([UInt64(UInt(bitPattern: symbol))])
-        #expect(frames.first?.function == "inflate")
-        #expect(frames.first?.image.hasPrefix("libz.so") == true)
+        let symbol = try #require(dlsym(handle, function))
+        let frame = try #require(Symbolizer.shared.symbolize([UInt64(UInt(bitPattern: symbol))]).first)
+        #expect(frame.function == function)
+        #expect(frame.image == "libpmplate.so" || frame.image.hasSuffix("/libpmplate.so"), "\(frame.image)")
+        #expect(frame.file?.hasSuffix("late.c") == true, "\(String(describing: frame.file))")
+        #expect(frame.line == 2, "the function's first line: \(String(describing: frame.line))")
     }
 }
