@@ -37,6 +37,8 @@ final class CaptureEngine {
     /// signals do not pile up in their queue.
     private var knownBlocking: Set<Int32> = []
     private let ownPid = getpid()
+    private lazy var taskCapture = TaskCapture()
+    private var suspensions = SuspensionTracker()
 
     init(configuration: EngineConfiguration) throws {
         var configuration = configuration
@@ -222,6 +224,8 @@ final class CaptureEngine {
                     threads[entry.index].stackCPUNanoseconds = context.cpu_ns == 0 ? nil : context.cpu_ns
                     threads[entry.index].registers = RawCapture.Registers(arg0: context.arg0, arg1: context.arg1,
                                                                           number: context.number)
+                    threads[entry.index].currentTask = context.current_task
+                    threads[entry.index].asyncContext = context.async_context
                 }
                 pmp_slot_release(entry.slot, entry.generation)
                 if count >= 0 {
@@ -243,8 +247,30 @@ final class CaptureEngine {
             tracker.retain(only: Set(threads.map(\.tid)))
             knownBlocking.formIntersection(threads.map(\.tid))
         }
-        return RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
-                          elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: threads)
+        var raw = RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
+                             elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: threads)
+        if options.tasks { raw.tasks = captureTasks(threads: threads, timeLimit: options.taskTimeLimit) }
+        return raw
+    }
+
+    /// Verifies the task layout with the probe task now rather than at the first dump.
+    func prepareTasks() { taskCapture.prepare() }
+
+    private func captureTasks(threads: [RawCapture.Thread], timeLimit: Duration) -> RawTasks {
+        var running: [UInt64: TaskCapture.RunningTask] = [:]
+        for thread in threads where thread.currentTask != 0 {
+            running[thread.currentTask] = TaskCapture.RunningTask(tid: thread.tid, asyncContext: thread.asyncContext)
+        }
+        var tasks = taskCapture.capture(running: running, timeLimit: timeLimit)
+        let now = Clock.monotonicNanoseconds()
+        for index in tasks.tasks.indices {
+            let thread = running[tasks.tasks[index].address]?.tid
+            tasks.tasks[index].thread = thread
+            let isRunning = thread != nil || tasks.tasks[index].statusFlags & RawTask.statusRunning != 0
+            tasks.tasks[index].suspendedFor = suspensions.observe(tasks.tasks[index], running: isRunning, now: now)
+        }
+        suspensions.retain(only: Set(tasks.tasks.map(\.address)))
+        return tasks
     }
 
     /// A cheap observation of every thread's CPU clock (no signals), so that a later capture knows how long
