@@ -92,9 +92,10 @@ enum TaskLayoutProbe {
         if parent.dependencyKind != 1 || parent.dependencyTarget != childAddress {
             return .mismatch("the parent's wait on its child read as kind \(parent.dependencyKind)")
         }
-        guard let resume = child.frames.first,
-              Symbolizer.shared.symbolize([resume], entryPoints: true).contains(where: { $0.fullFunction.contains("parkedChild") })
-        else { return .mismatch("the child's resume function is not the probe's") }
+        // The innermost frames are the continuation's (withCheckedContinuation); the probe's function follows.
+        guard Symbolizer.shared.symbolize(Array(child.frames.prefix(4)), entryPoints: true)
+            .contains(where: { $0.fullFunction.contains("parkedChild") })
+        else { return .mismatch("the child's async frames are not the probe's") }
         return .verified
     }
 
