@@ -65,9 +65,8 @@ enum TaskSnapshotBuilder {
         switch task.dependencyKind {
         case 1: return .awaitingTask(idByAddress[task.dependencyTarget] ?? 0)
         case 2:
-            let sleeping = frames.prefix(4).contains { frame in
-                frame.fullFunction.contains("._sleep(") || frame.fullFunction.contains("Task.sleep")
-                    || frame.fullFunction.contains("static Swift.Task<") && frame.fullFunction.contains(".sleep(")
+            let sleeping = frames.prefix(6).contains { frame in
+                frame.function.contains("Task<>._sleep") || frame.function.contains("Task<>.sleep")
             }
             return sleeping ? .sleeping : .continuation
         case 3: return .taskGroup
