@@ -62,6 +62,7 @@ enum SnapshotJSON {
             json.endObject()
         }
         json.endArray()
+        TaskJSON.render(snapshot, grouped: false, into: &json)
         json.endObject()
         json.newline()
         return json.bytes
@@ -112,6 +113,7 @@ enum SnapshotJSON {
             json.endObject()
         }
         json.endArray()
+        TaskJSON.render(snapshot, grouped: true, into: &json)
         json.endObject()
         json.newline()
         return json.bytes
@@ -162,7 +164,7 @@ enum SnapshotJSON {
         }
     }
 
-    private static func frames(_ frames: [Frame], into json: inout JSONWriter) {
+    static func frames(_ frames: [Frame], into json: inout JSONWriter) {
         json.beginArray()
         for frame in frames {
             json.beginObject()
