@@ -4,10 +4,17 @@ import PackageDescription
 let package = Package(
     name: "swift-pmp",
     products: [
+        // The engine: capture, symbols, collector, trigger; re-exports PMPProfiles and PMPProcessTable.
         .library(name: "PMP", targets: ["PMP"]),
+        // The profile model and every whole-profile format; no libunwind, no libdw.
+        .library(name: "PMPProfiles", targets: ["PMPProfiles"]),
+        // pmp-aggregate's engine: streaming readers of dumps, gdb, eu-stack and Go tracebacks, and the aggregator.
+        .library(name: "PMPAggregate", targets: ["PMPAggregate"]),
+        // The pm process table on its own.
+        .library(name: "PMPProcessTable", targets: ["PMPProcessTable"]),
         .library(name: "PMPServer", targets: ["PMPServer"]),
-        // The command-line tools' commands, a product for the fuzz targets under Fuzz/.
-        .library(name: "PMPCommands", targets: ["PMPCommands"]),
+        // The command-line tools' HTTP client, a product for the fuzz targets under Fuzz/.
+        .library(name: "PMPClient", targets: ["PMPClient"]),
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
         .executable(name: "pmp", targets: ["pmp"]),
@@ -20,10 +27,9 @@ let package = Package(
     targets: [
         // The only C that runs in signal context: the capture handler, its slots, and the trigger.
         // libunwind is opened at run time (RTLD_LOCAL); its headers come from libunwind-dev.
-        .target(
-            name: "CPMPCapture",
-            linkerSettings: [.linkedLibrary("stdc++")]
-        ),
+        .target(name: "CPMPCapture"),
+        // swift_demangle and __cxa_demangle (libstdc++), for the Demangler.
+        .systemLibrary(name: "CPMPDemangle"),
         // elfutils' libdw/libdwfl: ELF symbols, DWARF lines and inline frames.
         .systemLibrary(
             name: "CElfutils",
@@ -36,12 +42,26 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Primitives shared by every module: no dependencies.
+        .target(name: "PMPSupport"),
+        // The profile model (Frame, WaitReason, Snapshot, Profile…) and the whole-profile formats, renderer
+        // beside parser.
+        .target(name: "PMPProfiles", dependencies: ["PMPSupport", "CPMPDemangle", "CZlib"]),
+        // The streaming readers and the aggregator, in one module so the reader→sink path stays specialised.
+        .target(name: "PMPAggregate", dependencies: ["PMPProfiles", "PMPSupport"]),
+        // pm: in-flight requests with attributes and status, and their JSON.
+        .target(name: "PMPProcessTable", dependencies: ["PMPSupport"]),
+        // The blocking HTTP client of the command-line tools, and the decoding of /procs and /stacks.
+        .target(name: "PMPClient", dependencies: ["PMPSupport", "PMPProcessTable", "PMPProfiles"]),
+        // The engine: threads, capture, symbols, snapshots, collector, trigger.
         .target(
             name: "PMP",
             dependencies: [
+                "PMPProfiles",
+                "PMPProcessTable",
+                "PMPSupport",
                 "CPMPCapture",
                 "CElfutils",
-                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -62,16 +82,23 @@ let package = Package(
             name: "PMPServer",
             dependencies: [
                 "PMP",
+                "PMPProcessTable",
+                "PMPProfiles",
+                "PMPSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // The command-line tools' commands, shared by pmp-aggregate and pmp.
+        // The command-line tools' commands, shared by pmp-aggregate and pmp: no capture engine, no libdw.
         .target(
             name: "PMPCommands",
             dependencies: [
-                "PMP",
+                "PMPAggregate",
+                "PMPClient",
+                "PMPProfiles",
+                "PMPProcessTable",
+                "PMPSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -86,7 +113,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PMPTests",
-            dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate", "pmp",
+            dependencies: ["PMP", "PMPProfiles", "PMPAggregate", "PMPProcessTable", "PMPSupport", "PMPClient",
+                           "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate", "pmp",
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),

@@ -1,4 +1,8 @@
 import CPMPCapture
+// `import PMP` brings the model, the formats and the process table, as the README's examples expect.
+@_exported import PMPProcessTable
+@_exported import PMPProfiles
+import PMPProfiles
 
 /// swift-pmp: what every thread of this process is doing, right now.
 ///

@@ -1,8 +1,9 @@
 import ArgumentParser
-import PMP
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPAggregate
+import PMPProfiles
 
 /// The files and options of `pmp-aggregate` (and `pmp aggregate`), and the run itself.
 public struct AggregateArguments: ParsableArguments {

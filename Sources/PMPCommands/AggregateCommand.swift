@@ -1,5 +1,6 @@
 import ArgumentParser
-import PMP
+import PMPAggregate
+import PMPProfiles
 
 extension ProfileFormat: ExpressibleByArgument {}
 extension FoldKey: ExpressibleByArgument {}

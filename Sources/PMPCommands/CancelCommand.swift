@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
-import PMP
+import PMPClient
+import PMPSupport
 
 /// `pmp cancel ENDPOINT ID`: cancels an in-flight entry of the process table (`DELETE /procs/ID`).
 struct CancelCommand: ParsableCommand {

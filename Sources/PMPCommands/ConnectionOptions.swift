@@ -2,6 +2,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPClient
 
 /// How the commands reach endpoints: the token and the timeouts.
 struct ConnectionOptions: ParsableArguments {

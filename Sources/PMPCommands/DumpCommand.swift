@@ -2,6 +2,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPClient
 
 /// `pmp dump ENDPOINT`: every thread's stack in a running process, now (`GET /stacks`).
 struct DumpCommand: ParsableCommand {

@@ -1,3 +1,5 @@
+import PMPClient
+
 /// Turning answers other than 200 into messages that say what to do.
 enum EndpointAnswer {
     /// The body of a 200 answer; a `CommandFailure` naming the endpoint and the server's reason otherwise.

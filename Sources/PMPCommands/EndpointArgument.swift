@@ -1,4 +1,5 @@
 import ArgumentParser
+import PMPClient
 
 /// The ENDPOINT argument and client errors as command failures.
 enum EndpointArgument {

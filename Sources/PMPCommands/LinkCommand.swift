@@ -1,4 +1,6 @@
 import ArgumentParser
+import PMPClient
+import PMPSupport
 
 /// `pmp link --endpoints h1:p,h2:p`: one URL of the web UI that shows every endpoint's process table.
 struct LinkCommand: ParsableCommand {

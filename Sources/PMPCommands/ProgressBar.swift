@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import PMP
+import PMPAggregate
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal, redrawn at most four times a second.
 struct ProgressBar {

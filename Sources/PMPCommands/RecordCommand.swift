@@ -1,8 +1,9 @@
 import ArgumentParser
-import PMP
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPClient
+import PMPProfiles
 
 /// `pmp record ENDPOINT -o FILE`: a sampled profile of a running process (`GET /profile`), written to a file.
 struct RecordCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPClient
 
 /// `pmp top --endpoints h1:p,h2:p`: the requests in flight across a fleet, and where its threads are blocked,
 /// live.

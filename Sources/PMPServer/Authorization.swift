@@ -1,4 +1,5 @@
 import NIOHTTP1
+import PMPSupport
 
 /// Who may do what. With a token configured, every request but a CORS preflight needs it, as
 /// `Authorization: Bearer TOKEN` or `?token=TOKEN`. Without one, reading is open to whoever can connect (a
@@ -94,14 +95,5 @@ enum Authorization {
             difference |= x ^ y
         }
         return difference == 0
-    }
-}
-
-private extension Substring {
-    func trimmingCharacters(in blanks: String) -> Substring {
-        var text = self
-        while let first = text.first, blanks.contains(first) { text = text.dropFirst() }
-        while let last = text.last, blanks.contains(last) { text = text.dropLast() }
-        return text
     }
 }

@@ -1,5 +1,7 @@
 import NIOHTTP1
 import PMP
+import PMPProcessTable
+import PMPProfiles
 
 /// The routes of the server.
 enum Endpoints {

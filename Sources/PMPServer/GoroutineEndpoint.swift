@@ -1,4 +1,5 @@
 import PMP
+import PMPProfiles
 
 /// `GET /debug/pprof/goroutine`: what Go's endpoint of that name serves, with threads for goroutines.
 ///

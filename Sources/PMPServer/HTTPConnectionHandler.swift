@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// One connection's requests, one at a time: gathers the body within its limit, checks the `Host`, the token
 /// and the peer, routes, and writes the endpoint's answer whenever and from wherever it comes. Every answer
-/// carries the CORS headers.
+/// carries the common headers (CORS, `nosniff`).
 ///
 /// Pipelined requests wait their turn (NIO's pipelining handler holds back the next until this one's answer is
 /// written), and a request is not started before the previous answer has left for the system, so a client that
@@ -292,7 +292,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))
         headers.add(name: "Cache-Control", value: "no-store")
-        for (name, value) in CORS.headers { headers.add(name: name, value: value) }
+        for (name, value) in CommonHeaders.all { headers.add(name: name, value: value) }
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
 

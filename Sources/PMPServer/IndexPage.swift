@@ -3,8 +3,7 @@ enum IndexPage {
     static let endpoint: Endpoint = { _, reply in
         reply(ServerResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
             .adding(header: "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-                    + "form-action 'none'; frame-ancestors 'none'")
-            .adding(header: "X-Content-Type-Options", "nosniff"))
+                    + "form-action 'none'; frame-ancestors 'none'"))
     }
 
     static let html = """

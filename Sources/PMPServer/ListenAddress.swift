@@ -1,3 +1,5 @@
+import PMPSupport
+
 /// Where the server listens.
 public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// A TCP address; loopback by default.
@@ -68,14 +70,5 @@ public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
         let parts = v4.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) else { return false }
         return parts[0] == "127"
-    }
-}
-
-extension String {
-    /// Without leading and trailing blanks and line breaks.
-    func trimmingBlanks() -> String {
-        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0.isNewline }
-        guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else { return "" }
-        return String(self[first...last])
     }
 }

@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import PMP
 import Synchronization
+import PMPProcessTable
 
 /// The HTTP endpoints (`/stacks`, `/profile`, `/debug/pprof/…`, `/procs`, `/health`, `/`) on an event loop and
 /// thread of their own, so that they answer while every thread of the application is stuck.

@@ -1,4 +1,6 @@
 import PMP
+import PMPProcessTable
+import PMPSupport
 
 /// How the server is set up.
 public struct PMPServerConfiguration: Sendable {

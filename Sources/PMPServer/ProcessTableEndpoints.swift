@@ -1,4 +1,5 @@
 import PMP
+import PMPProcessTable
 
 /// The process table in VividCortex pm's REST shapes (see `ProcessTableJSON`):
 ///

@@ -1,4 +1,5 @@
 import PMP
+import PMPProfiles
 
 /// `GET /profile` and `GET /debug/pprof/profile`: samples every thread (or the registered ones) for a while at
 /// a fixed rate and answers with the folded profile, where threads spent their time, blocked or running.
@@ -102,7 +103,6 @@ enum ProfileEndpoint {
             return response
                 .adding(header: "Content-Security-Policy",
                         "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-                .adding(header: "X-Content-Type-Options", "nosniff")
         default: return response
         }
     }

@@ -15,7 +15,7 @@ enum RawRefusal {
         let body = ServerResponse.errorBody(status, message)
         var text = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.count)\r\n"
-        for (name, value) in CORS.headers { text += "\(name): \(value)\r\n" }
+        for (name, value) in CommonHeaders.all { text += "\(name): \(value)\r\n" }
         if let retryAfter { text += "Retry-After: \(retryAfter)\r\n" }
         text += "Connection: close\r\n\r\n"
         return Array(text.utf8) + body

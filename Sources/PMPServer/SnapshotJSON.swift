@@ -1,4 +1,6 @@
 import PMP
+import PMPProcessTable
+import PMPProfiles
 
 /// The JSON of `GET /stacks`. Every key is always present (null when unknown), in this order:
 ///

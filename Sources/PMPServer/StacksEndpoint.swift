@@ -1,4 +1,5 @@
 import PMP
+import PMPProfiles
 
 /// `GET /stacks`: every thread's stack, now.
 ///

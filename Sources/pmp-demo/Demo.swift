@@ -85,6 +85,10 @@ struct Demo: ParsableCommand {
                                valueName: "RATE"))
     var churnLibraries: Double?
 
+    @Option(help: ArgumentHelp("Create and join short-lived threads, this many a second (0: as fast as possible).",
+                               valueName: "RATE"))
+    var churnThreads: Double?
+
     @Option(help: ArgumentHelp("Close fd 2 before installing the dump trigger, then open this file (which takes fd 2): a service started without stderr that later opens a file of its own.",
                                valueName: "PATH"))
     var closeStderrThenOpen: String?
@@ -101,6 +105,9 @@ struct Demo: ParsableCommand {
         guard tasks >= 0 else { throw ValidationError("--tasks must not be negative") }
         if let churnLibraries, !(churnLibraries >= 0 && churnLibraries <= 1_000_000) {
             throw ValidationError("--churn-libraries must be between 0 and 1000000")
+        }
+        if let churnThreads, !(churnThreads >= 0 && churnThreads <= 1_000_000) {
+            throw ValidationError("--churn-threads must be between 0 and 1000000")
         }
         if let serve, ListenAddress.parse(serve) == nil {
             throw ValidationError("--serve takes HOST:PORT, :PORT or a unix socket path, not \"\(serve)\"")
@@ -151,6 +158,7 @@ struct Demo: ParsableCommand {
         SuspendedTasks.start(count: tasks)
         TaskStates.start(count: taskStates)
         if let churnLibraries { LibraryChurn.start(rate: churnLibraries) }
+        if let churnThreads { ThreadChurn.start(rate: churnThreads) }
 
         // Kept for the life of the process (run never returns).
         let service = try serve.flatMap(ListenAddress.parse).map { try DemoService(listen: $0) }

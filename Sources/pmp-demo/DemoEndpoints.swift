@@ -1,4 +1,5 @@
 import PMP
+import PMPProcessTable
 
 /// The endpoints that do work: each request runs as an entry of the process table, with attributes a person
 /// can tell requests apart by, and reports its steps as statuses.

@@ -1,7 +1,8 @@
-import PMP
+import PMPAggregate
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPProfiles
 
 /// Feeds an input to `pmp-aggregate`'s path for one dump format: read from a file descriptor (binary check, line
 /// splitting, log prefixes), the format's reader, the stack table, and every renderer of the result.

@@ -1,4 +1,4 @@
-import PMP
+import PMPProfiles
 
 /// What every parsed profile goes through: each renderer, in both orders, and the pprof round trip, which must
 /// read back what was written.

@@ -1,5 +1,6 @@
 import FuzzSupport
-import PMP
+import PMPAggregate
+import PMPProfiles
 
 // Every format at once, as pmp-aggregate reads a log: the readers compete for lines and hand them back.
 FuzzDriver.run { input in

@@ -1,5 +1,5 @@
 import FuzzSupport
-@testable import PMPCommands
+@testable import PMPClient
 
 /// The input, handed out in pieces of a size the input's length chooses, as a socket may.
 final class PiecewiseSource: ByteSource {

@@ -1,5 +1,6 @@
 import FuzzSupport
-import PMP
+import PMPAggregate
+import PMPProfiles
 
 // swift-pmp's own dumps: the streaming reader pmp-aggregate uses, and the parser of whole dumps.
 FuzzDriver.run { input in

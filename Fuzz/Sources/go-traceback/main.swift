@@ -1,5 +1,6 @@
 import FuzzSupport
-import PMP
+import PMPAggregate
+import PMPProfiles
 
 FuzzDriver.run { input in
     DumpReaderHarness.run(input, readerTypes: [GoTracebackReader.self])

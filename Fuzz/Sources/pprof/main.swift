@@ -1,5 +1,5 @@
 import FuzzSupport
-import PMP
+import PMPProfiles
 
 // pprof files, gzipped or not: gzip (bombs included), protobuf wire format, the profile's tables.
 FuzzDriver.run { input in

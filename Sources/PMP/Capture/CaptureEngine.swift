@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CPMPCapture
+import PMPProfiles
 
 /// Errors of setting the capture engine up.
 public enum CaptureError: Error, CustomStringConvertible, Sendable {

@@ -1,3 +1,5 @@
+import PMPProfiles
+
 /// A capture before symbols: what the signal handlers wrote, plus what the kernel said of each thread.
 public struct RawCapture: Sendable {
     public struct Thread: Sendable {

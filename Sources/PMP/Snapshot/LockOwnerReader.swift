@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CPMPCapture
+import PMPProfiles
 
 /// Finds who holds the lock a thread waits for, from the registers its capture handler saw and the lock's memory:
 ///

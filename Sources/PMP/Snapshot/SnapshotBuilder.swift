@@ -1,3 +1,5 @@
+import PMPProfiles
+
 /// Symbolizes a raw capture and names each thread's wait reason.
 public enum SnapshotBuilder {
     public static func build(_ raw: RawCapture, symbolizer: Symbolizer = .shared) -> Snapshot {

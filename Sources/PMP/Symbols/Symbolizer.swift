@@ -4,6 +4,7 @@ import Glibc
 import CElfutils
 import CPMPCapture
 import Synchronization
+import PMPProfiles
 
 /// Turns addresses of this process into readable frames with elfutils' libdwfl: ELF symbols of every loaded
 /// image (the executable's local ones too), DWARF file:line and inline frames where present, demangled names.

@@ -1,3 +1,4 @@
+import PMPProfiles
 /// One task as read from memory, before symbols.
 public struct RawTask: Sendable, Hashable {
     public var address: UInt64

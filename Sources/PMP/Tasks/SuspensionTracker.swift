@@ -1,3 +1,4 @@
+import PMPProfiles
 /// How long each task has stayed in the same suspension: its resume function, context and status unchanged
 /// since the first capture that saw them so. The runtime keeps no time of suspension, so this is a lower bound
 /// that starts at the first capture, like a thread's blocked time.

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import PMPProfiles
 import Glibc
 #endif
 import CPMPCapture

@@ -1,3 +1,4 @@
+import PMPProfiles
 /// Symbolizes raw tasks and names each one's state and relations.
 enum TaskSnapshotBuilder {
     static func build(_ raw: RawTasks, symbolizer: Symbolizer = .shared) -> [TaskSnapshot] {
@@ -58,7 +59,7 @@ enum TaskSnapshotBuilder {
         if task.statusFlags & RawTask.statusEnqueued != 0 || task.dependencyKind == 4 {
             if task.dependencyKind == 4, task.dependencyTarget != 0 {
                 let name = task.executorMetadata == 0 ? "executor" : executorName(task.executorMetadata)
-                return .enqueued(executor: "\(name) \(Hex.address(task.dependencyTarget))")
+                return .enqueued(executor: "\(name) 0x" + String(task.dependencyTarget, radix: 16))
             }
             return .enqueued(executor: nil)
         }

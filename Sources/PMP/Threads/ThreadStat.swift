@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPSupport
 
 /// What the kernel says of one thread: /proc/self/task/TID/stat, and its CPU clock.
 public struct ThreadStat: Sendable, Equatable {
@@ -79,14 +80,5 @@ public struct ThreadStat: Sendable, Equatable {
             return mask & (UInt64(1) << UInt64(signal - 1)) != 0
         }
         return nil
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let first = s.first, set.contains(first) { s = s.dropFirst() }
-        while let last = s.last, set.contains(last) { s = s.dropLast() }
-        return s
     }
 }

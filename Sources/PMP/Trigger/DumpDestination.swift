@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import PMPProfiles
 
 /// Where a triggered dump goes.
 public enum DumpDestination: Sendable {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPProfiles
 
 /// How the dump trigger behaves: which signal, where the dump goes, how the capture is taken.
 public struct TriggerConfiguration: Sendable {

@@ -1,4 +1,5 @@
-import PMP
+import PMPProcessTable
+import PMPSupport
 
 /// An attribute value in one short line for a table cell: strings bare, integers without a fraction,
 /// arrays and objects as compact JSON (object keys sorted), control characters escaped so that a cell never
@@ -23,11 +24,7 @@ enum CompactJSON {
         }
     }
 
-    static func number(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 9_007_199_254_740_992 { return String(Int64(value)) }
-        return String(value)
-    }
+    static func number(_ value: Double) -> String { JSONNumber.text(value) }
 
     private static func quoted(_ text: String) -> String {
         var result = "\""

@@ -1,3 +1,5 @@
+import PMPSupport
+
 /// Ages and waits the way top shows them: short, and as precise as is useful at that size.
 enum DurationText {
     /// "0.4s", "12s", "3m04s", "2h05m", "3d04h"; "-" for a negative or unknown duration.

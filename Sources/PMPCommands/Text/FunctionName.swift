@@ -1,3 +1,5 @@
+import PMPSupport
+
 /// Function names short enough for one line of `pmp top`'s panel. Demangled Swift names carry their module,
 /// generic clauses, parameter types and return type; C names may carry a symbol version:
 ///

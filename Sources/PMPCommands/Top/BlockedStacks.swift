@@ -1,4 +1,5 @@
-import PMP
+import PMPClient
+import PMPProfiles
 
 /// A stack that threads are blocked in, counted across every endpoint.
 struct BlockedStack: Sendable {

@@ -1,3 +1,5 @@
+import PMPClient
+
 /// What `pmp top` knows of one endpoint: its latest process table and blocked stacks, and whether it answers.
 struct EndpointState: Sendable {
     let endpoint: Endpoint

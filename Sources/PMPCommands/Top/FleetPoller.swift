@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import PMPClient
 
 /// Polls every endpoint once a period, each on a thread of its own: a dead or slow endpoint costs its own
 /// thread a timeout and delays no other. After each poll it wakes the screen through `updates`.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPClient
 
 /// One screen of `pmp top`, as lines of at most `width` columns: the title, the endpoints that fail, the
 /// table of requests in flight, the panel of blocked stacks, and the status line.

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Synchronization
+import PMPClient
+import PMPSupport
 
 /// The interactive screen of `pmp top`: draws the fleet's table as polls come in, and reads keys.
 final class TopSession {

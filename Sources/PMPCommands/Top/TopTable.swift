@@ -1,4 +1,5 @@
-import PMP
+import PMPClient
+import PMPProcessTable
 
 /// A column of `pmp top`'s table.
 enum TopColumn: Hashable, Sendable {

@@ -17,7 +17,6 @@ enum WebUI {
     static let endpoint: Endpoint = { _, reply in
         reply(ServerResponse(status: .ok, contentType: "text/html; charset=utf-8", body: page)
             .adding(header: "Content-Security-Policy", contentSecurityPolicy)
-            .adding(header: "X-Content-Type-Options", "nosniff")
             .adding(header: "Referrer-Policy", "no-referrer"))
     }
 

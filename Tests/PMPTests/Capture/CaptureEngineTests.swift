@@ -1,6 +1,10 @@
 import CPMPCapture
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// Captures in this process, with threads in hard states. Serialized: they share the process's threads.
@@ -101,11 +105,17 @@ import Testing
         }
         reader.waitUntilReady()
         let expected = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
+        // The last bytes are held back until the reader has been interrupted often enough: a slow machine (or a
+        // sanitizer) takes fewer captures while the rest is written.
+        let enough = Box(false)
         let writer = TestThread { me in
             me.ready()
             var offset = 0
             while offset < total {
                 let chunk = min(64, total - offset)
+                if total - offset <= 64 {
+                    for _ in 0..<60_000 where !enough.value { usleep(1000) }
+                }
                 let n = expected[offset..<(offset + chunk)].withUnsafeBytes { write(writeFD, $0.baseAddress, chunk) }
                 if n > 0 { offset += n }
                 usleep(50)
@@ -119,6 +129,7 @@ import Testing
             let raw = try PMP.capture(CaptureOptions(threads: .threads([reader.tid]), timeout: .milliseconds(50)))
             captures += 1
             if raw.threads.first?.failure == nil, raw.threads.first != nil { answered += 1 }
+            if answered >= 1000 { enough.value = true }
             if raw.threads.isEmpty { break }  // the reader finished
         }
         reader.waitUntilFinished()

@@ -1,4 +1,5 @@
 import Foundation
+@testable import PMPClient
 @testable import PMPCommands
 import Testing
 
@@ -85,7 +86,7 @@ import Testing
         let server = try OneShotServer(unixPath: path, answer: "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
                                        + "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")
         defer { unlink(path) }
-        let client = PMPCommands.HTTPClient(token: "s3cret", connectTimeout: .seconds(2), timeout: .seconds(5))
+        let client = PMPClient.HTTPClient(token: "s3cret", connectTimeout: .seconds(2), timeout: .seconds(5))
         let endpoint = try Endpoint.parse(path)
         let response = try await Task.detached {
             try client.send("DELETE", "/procs/a%20b", to: endpoint, body: Array("{}".utf8), contentType: "application/json")
@@ -102,7 +103,7 @@ import Testing
 
     @Test("refused, silent and missing endpoints fail with the reason, within the timeouts")
     func failures() async throws {
-        let client = PMPCommands.HTTPClient(connectTimeout: .milliseconds(500), timeout: .milliseconds(700))
+        let client = PMPClient.HTTPClient(connectTimeout: .milliseconds(500), timeout: .milliseconds(700))
         let refusing = try DeadEndpoints.refusingPort()
         #expect(throws: HTTPClientError.cannotConnect("127.0.0.1:\(refusing)", reason: "connection refused")) {
             try client.get("/procs", from: Endpoint.parse("127.0.0.1:\(refusing)"))

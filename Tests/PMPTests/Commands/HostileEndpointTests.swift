@@ -1,4 +1,5 @@
 import Foundation
+@testable import PMPClient
 @testable import PMPCommands
 import Testing
 #if canImport(Glibc)
@@ -79,7 +80,7 @@ struct HostileEndpointTests {
         let flood = try HostileEndpoint { _ in Self.flood() }
         defer { flood.stop() }
         // A limit far above what a second brings, so that only the deadline can end the exchange.
-        let client = PMPCommands.HTTPClient(connectTimeout: .seconds(2), timeout: .milliseconds(800), maxBodyBytes: 1 << 30)
+        let client = PMPClient.HTTPClient(connectTimeout: .seconds(2), timeout: .milliseconds(800), maxBodyBytes: 1 << 30)
         let endpoint = try Endpoint.parse(flood.hostPort)
         let started = Date()
         let outcome = await Task.detached { () -> Result<Int, HTTPClientError> in

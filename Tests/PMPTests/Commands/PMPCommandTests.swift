@@ -6,6 +6,10 @@ import FoundationXML
 import FoundationNetworking
 #endif
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import PMPServer
 import Testing
 

@@ -1,5 +1,10 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
+@testable import PMPClient
 @testable import PMPCommands
 @testable import PMPServer
 import Testing

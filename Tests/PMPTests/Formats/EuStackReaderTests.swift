@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// The eu-stack fixtures were printed by elfutils 0.188's eu-stack on a running `pmp-demo --threads 12`:

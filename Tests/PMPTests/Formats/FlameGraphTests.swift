@@ -3,6 +3,10 @@ import Foundation
 import FoundationXML
 #endif
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 @Suite("SVG flame graph") struct FlameGraphTests {

@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// gdb's `thread apply all bt` / `bt` read by `GDBReader`: a real gdb run on pmp-demo, and hand-made lines for

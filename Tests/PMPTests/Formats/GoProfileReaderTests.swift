@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// debug1.txt is /debug/pprof/goroutine?debug=1 of Fixtures/go/src/main.go, fetched just before debug2.txt from

@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// `GET /debug/pprof/goroutine?debug=1`: our snapshots as Go's counted goroutine profile, read back by our Go

@@ -1,4 +1,8 @@
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 
 /// Snapshots for the Go-format renderers: names and locations with what Go's shapes have no room for (blanks,
 /// parentheses, arrows, no file, no line, no symbol), a stack cut at the depth, a thread without a stack.

@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// `GET /debug/pprof/goroutine?debug=2`: our snapshots written as Go tracebacks, read back by our Go traceback

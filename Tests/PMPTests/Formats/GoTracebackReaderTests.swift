@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// The Go fixtures were printed by Debian's Go 1.19 runtime for Fixtures/go/src/main.go (see capture.sh there):

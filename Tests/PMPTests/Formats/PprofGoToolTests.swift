@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// Our pprof files opened by the real client, Debian's `go tool pprof`.

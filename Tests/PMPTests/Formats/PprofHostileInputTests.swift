@@ -1,4 +1,8 @@
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// pprof files come from anywhere: a few kilobytes of gzip can inflate to gigabytes, a file of many tiny members

@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 @Suite("process table: run, cancel, final statuses") struct ProcessTableRunTests {
@@ -119,7 +123,8 @@ import Testing
         let runner = Task {
             try await table.run { process in
                 arrivals.arrive(process.id)
-                await gate.wait()
+                // The cancel cancels this task too: the gate, not the cancel, says when to go on.
+                await gate.waitIgnoringCancellation()
                 #expect(process.isCancelPending)
                 #expect(process.cancelMessage == "stop")
                 try process.setStatus("working")

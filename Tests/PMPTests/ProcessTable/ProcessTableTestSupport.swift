@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 
 /// Bodies announce the entry id they run as; the test waits for the announcement.
 struct Arrivals: Sendable {
@@ -19,6 +23,12 @@ struct Gate: Sendable {
     init() { (stream, continuation) = AsyncStream.makeStream(of: Void.self) }
 
     func wait() async { for await _ in stream {} }
+
+    /// As `wait()`, but a cancel of the waiting task does not end the wait.
+    func waitIgnoringCancellation() async {
+        let stream = stream
+        await Task { for await _ in stream {} }.value
+    }
 
     func open() { continuation.finish() }
 }

@@ -1,6 +1,10 @@
 import CPMPCapture
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// Threads parked in a function of known name, named "pmp-parked-N".

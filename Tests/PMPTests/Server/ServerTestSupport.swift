@@ -3,6 +3,10 @@ import Foundation
 import FoundationNetworking
 #endif
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import PMPServer
 import Testing
 
@@ -78,9 +82,13 @@ enum HTTPClient {
 final class RawConnection {
     let fd: Int32
 
-    init(port: Int) throws {
+    /// `receiveBuffer`: SO_RCVBUF, set before connecting so that the window the server sees is that small.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

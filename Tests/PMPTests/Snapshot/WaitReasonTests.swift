@@ -1,4 +1,8 @@
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 @Suite("wait reasons") struct WaitReasonTests {

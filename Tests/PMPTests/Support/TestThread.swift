@@ -1,6 +1,10 @@
 import CPMPCapture
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 
 /// A raw pthread for tests, with its kernel id, a chosen stack size, and a way to release it.
 final class TestThread: @unchecked Sendable {

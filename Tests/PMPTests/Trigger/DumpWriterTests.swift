@@ -3,6 +3,10 @@ import Foundation
 import FoundationNetworking
 #endif
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// Dumps are written off the capture thread: a destination that blocks holds up nothing else.

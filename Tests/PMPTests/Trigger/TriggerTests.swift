@@ -1,6 +1,10 @@
 import Foundation
 import Logging
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import Testing
 
 /// The trigger inside this test process, writing through a swift-log Logger.
