@@ -20,6 +20,7 @@
 //   reads.
 
 #include "internal.h"
+#include "pmp_tasks.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -233,6 +234,8 @@ PMP_SIGNAL_SAFE static void record_context(pmp_slot_context *out, const void *co
     out->cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
                       ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec : 0;
     const ucontext_t *ucontext = context;
+    out->current_task = pmp_task_current();
+    out->async_context = pmp_task_async_context_register(context);
 #if defined(__x86_64__)
     out->arg0 = (uint64_t)ucontext->uc_mcontext.gregs[REG_RDI];
     out->arg1 = (uint64_t)ucontext->uc_mcontext.gregs[REG_RSI];

@@ -11,6 +11,9 @@ extension PMP {
     public typealias WaitReason = PMPProfiles.WaitReason
     public typealias LockHolder = PMPProfiles.LockHolder
     public typealias CaptureFailure = PMPProfiles.CaptureFailure
+    public typealias TaskSnapshot = PMPProfiles.TaskSnapshot
+    public typealias TaskState = PMPProfiles.TaskState
+    public typealias TaskSummary = PMPProfiles.TaskSummary
     public typealias Profile = PMPProfiles.Profile
     public typealias ProfileFormat = PMPProfiles.ProfileFormat
     public typealias RenderOptions = PMPProfiles.RenderOptions

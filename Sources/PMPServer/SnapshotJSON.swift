@@ -65,6 +65,7 @@ enum SnapshotJSON {
             json.endObject()
         }
         json.endArray()
+        TaskJSON.render(snapshot, grouped: false, into: &json)
         json.endObject()
         json.newline()
         return json.bytes
@@ -115,6 +116,7 @@ enum SnapshotJSON {
             json.endObject()
         }
         json.endArray()
+        TaskJSON.render(snapshot, grouped: true, into: &json)
         json.endObject()
         json.newline()
         return json.bytes
@@ -165,7 +167,7 @@ enum SnapshotJSON {
         }
     }
 
-    private static func frames(_ frames: [Frame], into json: inout JSONWriter) {
+    static func frames(_ frames: [Frame], into json: inout JSONWriter) {
         json.beginArray()
         for frame in frames {
             json.beginObject()

@@ -47,6 +47,10 @@ struct Demo: ParsableCommand {
     @Option(help: "Swift tasks suspended on a continuation.")
     var tasks: Int = 4
 
+    @Option(help: ArgumentHelp("Swift tasks in every state, this many of each: on a continuation, sleeping, awaiting an async let, a task group, another task, queued on a busy actor (held by one running task).",
+                               valueName: "N"))
+    var taskStates: Int = 0
+
     @Option(help: "Where triggered dumps go: stderr, log (stderr through a swift-log logger, one prefixed record per line), or a file path to append to.")
     var dumpTo: String = "stderr"
 
@@ -152,6 +156,7 @@ struct Demo: ParsableCommand {
             Workers.start(kind, index: index)
         }
         SuspendedTasks.start(count: tasks)
+        TaskStates.start(count: taskStates)
         if let churnLibraries { LibraryChurn.start(rate: churnLibraries) }
         if let churnThreads { ThreadChurn.start(rate: churnThreads) }
 
@@ -160,7 +165,7 @@ struct Demo: ParsableCommand {
         if let service { print("serving \(service.url)") }
         let endpoints = withoutPmp ? nil : try startEndpoints()
         if let endpoints { print("pmp \(endpoints.localAddress.url)") }
-        print("ready threads=\(threads) busy=\(busy) tasks=\(tasks)")
+        print("ready threads=\(threads) busy=\(busy) tasks=\(tasks)" + (taskStates > 0 ? " task-states=\(taskStates)" : ""))
         fflush(nil)
         if wedge {
             let width = System.coreCount

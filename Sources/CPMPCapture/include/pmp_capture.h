@@ -80,6 +80,8 @@ typedef struct {
     /// aarch64: x0, x1, x8), as interrupted. Meaningful only when the thread was in a system call: when the
     /// kernel restarts the call after the handler, the number register holds the call's number.
     uint64_t arg0, arg1, number;
+    /// The Swift task the thread was running (swift_task_getCurrent), or 0; and its async context register.
+    uint64_t current_task, async_context;
 } pmp_slot_context;
 
 /// Copies a DONE slot's context into `out`; returns 0, or -1 when the slot is not DONE for `generation`.

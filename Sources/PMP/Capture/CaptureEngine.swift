@@ -38,6 +38,8 @@ final class CaptureEngine {
     /// signals do not pile up in their queue.
     private var knownBlocking: Set<Int32> = []
     private let ownPid = getpid()
+    private lazy var taskCapture = TaskCapture()
+    private var suspensions = SuspensionTracker()
 
     init(configuration: EngineConfiguration) throws {
         var configuration = configuration
@@ -279,6 +281,8 @@ final class CaptureEngine {
         if pmp_slot_read_context(entry.slot, entry.generation, &context) == 0 {
             thread.stackCPUNanoseconds = context.cpu_ns == 0 ? nil : context.cpu_ns
             thread.registers = RawCapture.Registers(arg0: context.arg0, arg1: context.arg1, number: context.number)
+            thread.currentTask = context.current_task
+            thread.asyncContext = context.async_context
         }
         pmp_slot_release(entry.slot, entry.generation)
         if count >= 0 {

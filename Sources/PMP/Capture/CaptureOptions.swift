@@ -23,13 +23,20 @@ public struct CaptureOptions: Sendable, Hashable {
     /// How long the caller waits for the capture thread (busy with other captures, or stuck) before it gets
     /// `CaptureThreadError.notResponding` instead of a capture.
     public var waitLimit: Duration
+    /// Whether to list Swift concurrency tasks too. Default: when every thread is captured.
+    public var tasks: Bool
+    /// The longest the search for tasks may take; the tasks not reached by then are left out, and the dump
+    /// says so.
+    public var taskTimeLimit: Duration
 
     public init(threads: ThreadSelection = .all, timeout: Duration = .milliseconds(100), maxDepth: Int = 128,
-                waitLimit: Duration = .seconds(15)) {
+                waitLimit: Duration = .seconds(15), tasks: Bool? = nil, taskTimeLimit: Duration = .seconds(2)) {
         self.threads = threads
         self.timeout = timeout
         self.maxDepth = maxDepth
         self.waitLimit = waitLimit
+        self.tasks = tasks ?? (threads == .all)
+        self.taskTimeLimit = taskTimeLimit
     }
 }
 

@@ -17,6 +17,9 @@ public struct RawCapture: Sendable {
         public var stackCPUNanoseconds: UInt64? = nil
         /// Its system-call registers when interrupted; nil without a stack.
         public var registers: Registers? = nil
+        /// The Swift task it was running (address), and the async context register then; 0 when none.
+        public var currentTask: UInt64 = 0
+        public var asyncContext: UInt64 = 0
     }
 
     /// The registers that name a system call and its first arguments, as the handler found them.
@@ -34,4 +37,6 @@ public struct RawCapture: Sendable {
     public var elapsed: Double
     public var maxDepth: Int
     public var threads: [Thread]
+    /// Every live Swift task, when the capture looked for them.
+    public var tasks: RawTasks? = nil
 }

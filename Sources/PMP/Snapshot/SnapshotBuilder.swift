@@ -12,6 +12,8 @@ public enum SnapshotBuilder {
         var names: [Int32: String] = [:]
         for thread in raw.threads { names[thread.tid] = thread.name }
         let live = Set(names.keys)
+        var taskIDs: [UInt64: UInt64] = [:]
+        for task in raw.tasks?.tasks ?? [] { taskIDs[task.address] = task.id }
         let threads = raw.threads.map { thread -> ThreadSnapshot in
             let state = String(thread.kernelState)
             let key = StackKey(state: thread.kernelState, addresses: thread.addresses)
@@ -36,10 +38,12 @@ public enum SnapshotBuilder {
                                   blockedFor: blockedFor,
                                   cpuTime: (Double(thread.cpuNanoseconds) / 1e6).rounded() / 1e3,
                                   frames: stack.frames, truncated: thread.truncated, failure: thread.failure,
-                                  heldBy: heldBy)
+                                  heldBy: heldBy, task: taskIDs[thread.currentTask])
         }
         symbolizer.releaseMappedFilePages()
         return Snapshot(pid: raw.pid, time: raw.time, elapsed: (raw.elapsed * 1e6).rounded() / 1e6,
-                        maxDepth: raw.maxDepth, threads: threads)
+                        maxDepth: raw.maxDepth, threads: threads,
+                        tasks: raw.tasks.map { TaskSnapshotBuilder.build($0, symbolizer: symbolizer) } ?? [],
+                        taskSummary: raw.tasks?.summary)
     }
 }

@@ -26,14 +26,15 @@ public final class Symbolizer: Sendable {
     private let state = Mutex<State>(State())
 
     /// Symbolizes a stack (leaf first). Caller frames hold return addresses, so they are looked up one byte
-    /// earlier: the call instruction, not whatever follows it.
-    public func symbolize(_ addresses: [UInt64]) -> [Frame] {
+    /// earlier: the call instruction, not whatever follows it. `entryPoints`: every address is where a function
+    /// starts (an async task's resume points), looked up as it is.
+    public func symbolize(_ addresses: [UInt64], entryPoints: Bool = false) -> [Frame] {
         state.withLock { state in
             refreshIfImagesChanged(state)
             var frames: [Frame] = []
             frames.reserveCapacity(addresses.count + 4)
             for (index, address) in addresses.enumerated() {
-                let lookup = index == 0 ? address : address &- 1
+                let lookup = index == 0 || entryPoints ? address : address &- 1
                 let key = lookup
                 var resolved: [Frame]
                 if let cached = state.cache[key] {
@@ -203,7 +204,7 @@ final class DwflSession {
         var file: String?
         var line: Int?
         var inlined: [InlineScope] = []
-        if usesDwarf(module), var unit = compileUnit(module: module, address: address) {
+        if usesDwarf(module), var unit = compileUnit(module: module, address: address, nearest: offset == 0) {
             let pc = Dwarf_Addr(address) &- unit.bias
             if let source = dwarf_getsrc_die(&unit.die, pc) {
                 var lineNumber: Int32 = 0
@@ -212,6 +213,13 @@ final class DwflSession {
                     file = String(cString: name)
                     line = lineNumber > 0 ? Int(lineNumber) : nil
                 }
+            }
+            // A function's first row often says line 0 (an async function's resume partial, for one): the
+            // first row inside the function that names a line is where it is.
+            if line == nil, offset == 0, symbol.st_size > 0,
+               let first = firstLine(unit: &unit.die, low: pc, high: pc &+ Dwarf_Addr(symbol.st_size)) {
+                file = first.file
+                line = first.line
             }
             inlined = inlineChain(unit: &unit.die, pc: pc)
         }
@@ -318,7 +326,28 @@ final class DwflSession {
     /// which Swift's toolchain does not emit.
     private var unitIndexes: [OpaquePointer: UnitIndex] = [:]
 
-    private func compileUnit(module: OpaquePointer, address: UInt64) -> (die: Dwarf_Die, bias: Dwarf_Addr)? {
+    /// The row with the lowest address in [low, high) whose line is not 0.
+    private func firstLine(unit: UnsafeMutablePointer<Dwarf_Die>, low: Dwarf_Addr, high: Dwarf_Addr) -> (file: String, line: Int)? {
+        var lines: OpaquePointer?
+        var count = 0
+        guard dwarf_getsrclines(unit, &lines, &count) == 0, let lines else { return nil }
+        var best: (address: Dwarf_Addr, file: String, line: Int)?
+        for index in 0..<count {
+            guard let row = dwarf_onesrcline(lines, index) else { continue }
+            var address: Dwarf_Addr = 0
+            var number: Int32 = 0
+            guard dwarf_lineaddr(row, &address) == 0, address >= low, address < high,
+                  dwarf_lineno(row, &number) == 0, number > 0, best.map({ address < $0.address }) ?? true,
+                  let name = dwarf_linesrc(row, nil, nil)
+            else { continue }
+            best = (address, String(cString: name), Int(number))
+        }
+        return best.map { ($0.file, $0.line) }
+    }
+
+    /// The compile unit holding `address`; with `nearest`, else the one whose range starts last before it (the
+    /// ranges of Swift units leave out the partial functions of async functions).
+    private func compileUnit(module: OpaquePointer, address: UInt64, nearest: Bool = false) -> (die: Dwarf_Die, bias: Dwarf_Addr)? {
         var bias: Dwarf_Addr = 0
         if let die = dwfl_module_addrdie(module, Dwarf_Addr(address), &bias) { return (die.pointee, bias) }
         let index = unitIndexes[module] ?? buildUnitIndex(module)
@@ -330,7 +359,7 @@ final class DwflSession {
             let middle = (low + high) / 2
             if index.ranges[middle].low <= pc { low = middle + 1 } else { high = middle }
         }
-        guard low > 0, pc < index.ranges[low - 1].high else { return nil }
+        guard low > 0, pc < index.ranges[low - 1].high || nearest else { return nil }
         var die = Dwarf_Die()
         guard dwarf_offdie(dwarf, index.ranges[low - 1].dieOffset, &die) != nil else { return nil }
         return (die, index.bias)

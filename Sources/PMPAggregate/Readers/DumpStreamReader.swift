@@ -30,6 +30,8 @@ public struct DumpStreamReader: DumpReader {
         var frames: [StoredFrame] = []
         /// Frames of the current thread past the sink's frame limit: counted, not stored.
         var droppedFrames = 0
+        /// In the task section: its lines are read past (threads are what is folded).
+        var inTasks = false
     }
 
     private var open: [OpenDump] = []
@@ -70,6 +72,14 @@ public struct DumpStreamReader: DumpReader {
         }
         // Lines of a dump whose header was not read cannot be placed.
         guard let index else { return .malformed }
+        if open[index].inTasks, LineScan.hasPrefix(body, "  #") || LineScan.hasPrefix(body, "  ... truncated") {
+            return .consumed
+        }
+        if LineScan.hasPrefix(body, "tasks ") || LineScan.hasPrefix(body, "task ") {
+            emitThread(index, into: &sink)
+            open[index].inTasks = true
+            return .consumed
+        }
         if LineScan.hasPrefix(body, "  #") {
             if open[index].hasThread, open[index].frames.count >= sink.frameLimit {
                 // A stack of millions of frames costs no more than one at the limit.
@@ -80,6 +90,7 @@ public struct DumpStreamReader: DumpReader {
         }
         if LineScan.hasPrefix(body, "thread ") {
             emitThread(index, into: &sink)
+            open[index].inTasks = false
             return readThread(LineScan.suffix(body, from: 7), dump: index) ? .consumed : .malformed
         }
         if body.count == 3, LineScan.hasPrefix(body, "end") {

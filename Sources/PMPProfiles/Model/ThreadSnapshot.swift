@@ -34,10 +34,12 @@ public struct ThreadSnapshot: Sendable, Hashable, Codable {
     /// Who holds the lock it waits for, when the lock names its owner (pthread mutexes, PI futexes such as Swift's
     /// `Mutex`).
     public var heldBy: LockHolder?
+    /// The id of the Swift task it was running, when it was running one.
+    public var task: UInt64?
 
     public init(tid: Int32, name: String, kernelState: String, waitReason: WaitReason, blockedFor: Double? = nil,
                 cpuTime: Double, frames: [Frame], truncated: Bool = false, failure: CaptureFailure? = nil,
-                heldBy: LockHolder? = nil) {
+                heldBy: LockHolder? = nil, task: UInt64? = nil) {
         self.tid = tid
         self.name = name
         self.kernelState = kernelState
@@ -48,5 +50,6 @@ public struct ThreadSnapshot: Sendable, Hashable, Codable {
         self.truncated = truncated
         self.failure = failure
         self.heldBy = heldBy
+        self.task = task
     }
 }

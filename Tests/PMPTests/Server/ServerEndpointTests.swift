@@ -73,7 +73,7 @@ import Testing
         #expect(answer.headers["content-type"] == "application/json")
         expectCORS(answer.headers)
         let json = try answer.json()
-        #expect(Set(json.keys) == Self.headerKeys.union(["threads"]))
+        #expect(Set(json.keys) == Self.headerKeys.union(["threads", "tasks", "taskSummary"]))
         #expect(json["pid"] as? Int == Int(getpid()))
         let time = try #require(json["time"] as? String)
         let seconds = Double(try #require(nanosecondsSinceEpoch(goTime: time), "RFC 3339 UTC: \(time)")) / 1e9
@@ -112,7 +112,7 @@ import Testing
         let answer = try await HTTPClient.get(server.url("/stacks?group=1"))
         #expect(answer.status == 200)
         let json = try answer.json()
-        #expect(Set(json.keys) == Self.headerKeys.union(["groups"]))
+        #expect(Set(json.keys) == Self.headerKeys.union(["groups", "taskGroups", "taskSummary"]))
         let groups = try #require(json["groups"] as? [[String: Any]])
         #expect(groups.map { $0["count"] as? Int ?? 0 }.reduce(0, +) == json["threadCount"] as? Int)
         #expect(groups.map { $0["count"] as? Int ?? 0 } == groups.map { $0["count"] as? Int ?? 0 }.sorted(by: >))

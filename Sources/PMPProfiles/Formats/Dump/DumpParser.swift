@@ -18,7 +18,18 @@ public struct DumpParser {
     private struct Partial {
         var snapshot: Snapshot
         var current: ThreadSnapshot?
+        var currentTask: TaskSnapshot?
         var order: Int
+
+        mutating func closeTask() {
+            if let task = currentTask { snapshot.tasks.append(task) }
+            currentTask = nil
+        }
+
+        mutating func closeThread() {
+            if let thread = current { snapshot.threads.append(thread) }
+            current = nil
+        }
     }
 
     private var partials: [Key: Partial] = [:]
@@ -52,7 +63,7 @@ public struct DumpParser {
                 var finished: [ParsedDump] = []
                 if let previous = partials.removeValue(forKey: key) { finished.append(close(previous, key: key, complete: false)) }
                 started += 1
-                partials[key] = Partial(snapshot: snapshot, current: nil, order: started)
+                partials[key] = Partial(snapshot: snapshot, current: nil, currentTask: nil, order: started)
                 return finished
             }
             unplacedLines += 1
@@ -68,18 +79,45 @@ public struct DumpParser {
         }
         if body.hasPrefix("thread ") {
             if let thread = Self.parseThread(body.dropFirst(7)) {
-                if let current = partial.current { partial.snapshot.threads.append(current) }
+                partial.closeTask()
+                partial.closeThread()
                 partial.current = thread
                 partials[key] = partial
                 return []
             }
+        } else if body.hasPrefix("task ") {
+            if let task = TaskDumpFormat.parseHeader(body.dropFirst(5)) {
+                partial.closeThread()
+                partial.closeTask()
+                partial.currentTask = task
+                partials[key] = partial
+                return []
+            }
+        } else if body.hasPrefix("tasks ") {
+            if let summary = TaskDumpFormat.parseSummary(body.dropFirst(6)) {
+                partial.closeThread()
+                partial.closeTask()
+                partial.snapshot.taskSummary = summary
+                partials[key] = partial
+                return []
+            }
         } else if body.hasPrefix("  #") {
+            if partial.currentTask != nil, let frame = Self.parseFrame(body.dropFirst(3)) {
+                partial.currentTask!.frames.append(frame)
+                partials[key] = partial
+                return []
+            }
             if partial.current != nil, let frame = Self.parseFrame(body.dropFirst(3)) {
                 partial.current!.frames.append(frame)
                 partials[key] = partial
                 return []
             }
         } else if body.hasPrefix("  ... truncated") {
+            if partial.currentTask != nil {
+                partial.currentTask!.truncated = true
+                partials[key] = partial
+                return []
+            }
             if partial.current != nil {
                 partial.current!.truncated = true
                 partials[key] = partial
@@ -98,9 +136,10 @@ public struct DumpParser {
     }
 
     private func close(_ partial: Partial, key: Key, complete: Bool) -> ParsedDump {
-        var snapshot = partial.snapshot
-        if let current = partial.current { snapshot.threads.append(current) }
-        return ParsedDump(sequence: key.sequence, snapshot: snapshot, complete: complete)
+        var partial = partial
+        partial.closeThread()
+        partial.closeTask()
+        return ParsedDump(sequence: key.sequence, snapshot: partial.snapshot, complete: complete)
     }
 
     // MARK: - Pieces
@@ -189,12 +228,14 @@ public struct DumpParser {
         }
         var state = "?"
         var cpu = 0.0
+        var task: UInt64?
         for token in rest[rest.index(after: close)...].split(separator: " ") {
+            if token.hasPrefix("task=") { task = UInt64(token.dropFirst(5)) }
             if token.hasPrefix("state=") { state = String(token.dropFirst(6)) }
             if token.hasPrefix("cpu="), token.hasSuffix("s"), let value = Double(token.dropFirst(4).dropLast()) { cpu = value }
         }
         return ThreadSnapshot(tid: tid, name: name, kernelState: state, waitReason: reason, blockedFor: blockedFor,
-                              cpuTime: cpu, frames: [], truncated: false, failure: failure, heldBy: heldBy)
+                              cpuTime: cpu, frames: [], truncated: false, failure: failure, heldBy: heldBy, task: task)
     }
 
     /// `N  0xADDR [inlined] FUNCTION at FILE:LINE in IMAGE` (after the `  #`).

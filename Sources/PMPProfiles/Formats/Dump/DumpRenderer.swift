@@ -11,10 +11,16 @@
 ///     pmp[4242.1] thread 4251 "worker-3" [mutex lock, held by thread 4252 "lock-holder", 3.200s] state=S cpu=0.001s
 ///     pmp[4242.1]   #0  0x00007f5a1c2d4a2b __lll_lock_wait in libc.so.6
 ///     pmp[4242.1] thread 4250 "blocker" [no answer: signal blocked] state=S cpu=0.000s
+///     pmp[4242.1] thread 4252 "pool" [running] state=R cpu=1.250s task=61
+///     pmp[4242.1] tasks found=1 method=scan layout="Swift 6.3 x86_64 (size 208, layout 1)" scanned=8388608 elapsed=2.400ms
+///     pmp[4242.1] task 61 "conn-0" [running on thread 4252] prio=21 base=21
+///     pmp[4242.1]   #0  0x000055d1c3a1b2c4 Server.handle() at /src/Server.swift:21 in pmp-demo
 ///     pmp[4242.1] end
 ///
 /// The bracket holds the wait reason, then `, held by thread TID "NAME"` when the lock waited for names its
 /// holder (the name, quoted like the thread's, is left out when unknown), then `, SECONDS` blocked when known.
+///
+/// `task=N` names the Swift task a thread was running. The task section is described in `TaskDumpFormat`.
 ///
 /// Frame lines: index, address, `[inlined] ` for a function inlined into the next frame, the function (its
 /// short name, as Swift's crash backtracer prints it; `Snapshot.showingFullNames` for the complete ones),
@@ -55,7 +61,7 @@ public enum DumpRenderer {
             if let holder = thread.heldBy { reason += heldByText(holder) }
             if let blocked = thread.blockedFor { reason += ", \(Decimal3.format(blocked))s" }
             emit(tag, "thread \(thread.tid) \(QuotedString.quote(thread.name)) [\(reason)] state=\(thread.kernelState)"
-                + " cpu=\(Decimal3.format(thread.cpuTime))s")
+                + " cpu=\(Decimal3.format(thread.cpuTime))s" + (thread.task.map { " task=\($0)" } ?? ""))
             guard !thread.frames.isEmpty || thread.truncated else { continue }
             let lines: [String]
             if let known = stackLines[thread.frames] {
@@ -67,6 +73,7 @@ public enum DumpRenderer {
             for line in lines { emit(tag, line) }
             if thread.truncated { emit(tag, "  ... truncated at \(thread.frames.count) frames") }
         }
+        TaskDumpFormat.render(snapshot, tag: tag, emit)
         emit(tag, "end")
     }
 
