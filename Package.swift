@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
         .executable(name: "pmp", targets: ["pmp"]),
+        .executable(name: "pmp-attach", targets: ["pmp-attach"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -43,6 +44,21 @@ let package = Package(
                 "CElfutils",
                 "CZlib",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Dumps and profiles of another process from outside (ptrace, process_vm_readv), in the same model.
+        .target(
+            name: "PMPAttach",
+            dependencies: ["PMP", "CPMPCapture", "CElfutils"]
+        ),
+        // The dumper `pmp dump --pid` and `pmp record --pid` run, so that pmp itself links no unwinder.
+        .executableTarget(
+            name: "pmp-attach",
+            dependencies: [
+                "PMPAttach",
+                "PMP",
+                "PMPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
@@ -86,7 +102,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PMPTests",
-            dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate", "pmp",
+            dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "PMPAttach", "pmp-demo", "pmp-aggregate", "pmp",
+                           "pmp-attach",
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
