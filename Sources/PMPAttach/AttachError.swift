@@ -13,6 +13,8 @@ public enum AttachError: Error, Sendable, Equatable, CustomStringConvertible {
     case yamaRestricted(pid: Int32, scope: Int)
     /// Another user's process (or one that is not dumpable) without CAP_SYS_PTRACE.
     case otherUser(pid: Int32, targetUID: UInt32, ourUID: UInt32)
+    /// The target lives outside this process's user namespace (this runs in a container or sandbox of its own).
+    case otherUserNamespace(pid: Int32)
     /// Refused although the usual rules allow it: a seccomp filter, an LSM (AppArmor, SELinux), a sandbox.
     case ptraceForbidden(pid: Int32, code: Int32)
     case failed(pid: Int32, what: String, code: Int32)
@@ -40,6 +42,11 @@ public enum AttachError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "this runs as uid \(ours) without CAP_SYS_PTRACE. Run as the same user, or with CAP_SYS_PTRACE: "
                 + "sudo pmp dump --pid \(pid); in Docker, --cap-add SYS_PTRACE; in Kubernetes, kubectl debug "
                 + "--profile=general. " + inProcess
+        case .otherUserNamespace(let pid):
+            return "permission denied attaching to process \(pid): it is outside this user namespace, and capabilities "
+                + "held inside one count only for the processes in it. Run in the target's user namespace (the same "
+                + "container: docker exec, kubectl debug --profile=general --target=CONTAINER) or from the host with "
+                + "CAP_SYS_PTRACE (sudo pmp dump --pid HOST_PID). " + inProcess
         case .ptraceForbidden(let pid, let code):
             return "cannot attach to process \(pid): the kernel refused ptrace (\(String(cString: strerror(code)))) although "
                 + "the usual rules allow it: a seccomp filter, an LSM (AppArmor, SELinux) or a sandbox forbids it. In "

@@ -55,7 +55,8 @@ struct TargetProcess {
             .flatMap { Int($0.filter { !$0.isWhitespace }) }
         if scope == 3 { return .ptraceDisabled(pid: pid) }
         // Capabilities of a user namespace count only for the processes inside it.
-        let capable = Self.hasTraceCapability() && sameUserNamespace()
+        guard sameUserNamespace() else { return .otherUserNamespace(pid: pid) }
+        let capable = Self.hasTraceCapability()
         if let scope, scope >= 1, !capable { return .yamaRestricted(pid: pid, scope: scope) }
         let targetUID = Self.field("Uid", in: status).flatMap { $0.split(separator: "\t").first }.flatMap { UInt32($0) }
         if !capable, let targetUID, targetUID != geteuid() {
@@ -64,12 +65,18 @@ struct TargetProcess {
         return .ptraceForbidden(pid: pid, code: code)
     }
 
-    /// Whether the target lives in this process's user namespace (unreadable counts as no).
+    /// Whether the target lives in this process's user namespace. Its namespace link is unreadable without
+    /// the access being asked for: then the answer is whether this process runs in the initial namespace
+    /// (identity uid map), where every process lives unless it was put in a container of its own.
     func sameUserNamespace() -> Bool {
         var ours = stat()
         var theirs = stat()
-        guard stat("/proc/self/ns/user", &ours) == 0, stat("/proc/\(pid)/ns/user", &theirs) == 0 else { return false }
-        return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev
+        if stat("/proc/self/ns/user", &ours) == 0, stat("/proc/\(pid)/ns/user", &theirs) == 0 {
+            return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev
+        }
+        let map = ProcFile.string("/proc/self/uid_map", capacity: 4096) ?? ""
+        let fields = map.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
+        return fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"
     }
 
     /// CAP_SYS_PTRACE (bit 19) in this process's effective set.
