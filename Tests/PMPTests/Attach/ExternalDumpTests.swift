@@ -206,4 +206,28 @@ struct ExternalDumpTests {
         #expect(alone.status != 0)
         #expect(alone.stderr.contains("pmp-attach is missing: --pid needs it beside pmp or on PATH"))
     }
+
+    @Test("pmp-demo dumped from outside: the threads and stacks of its own SIGUSR1 dump, Swift names demangled, file:line")
+    func demoMatchesItsInProcessDump() throws {
+        let demo = try DemoProcess(["--threads", "8", "--busy", "1"])
+        demo.signal(SIGUSR1)
+        let inside = try #require(DumpParser.parse(try demo.waitForDumps(1)).first?.snapshot)
+        let run = try dump(demo.pid)
+        #expect(run.status == 0, "\(run.stderr)")
+        let outside = try #require(DumpParser.parse(run.stdout).first?.snapshot)
+        let outsideByTid = Dictionary(outside.threads.map { ($0.tid, $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(Set(inside.threads.map(\.tid)).isSubset(of: Set(outsideByTid.keys)))
+        var compared = 0
+        for thread in inside.threads where ["cond-", "mutex-", "sleep-", "read-", "swift-mutex-"].contains(where: { thread.name.hasPrefix($0) }) {
+            let theirs = try #require(outsideByTid[thread.tid])
+            // The kernel's name is cut at 15 bytes; the demo's names are shorter.
+            #expect(theirs.name == thread.name)
+            #expect(theirs.waitReason.rawValue.hasPrefix(thread.waitReason.rawValue))
+            #expect(theirs.frames.map(\.function) == thread.frames.map(\.function), "thread \(thread.name)")
+            #expect(theirs.frames.map(\.line) == thread.frames.map(\.line), "thread \(thread.name)")
+            compared += 1
+        }
+        #expect(compared >= 7)
+        #expect(outside.threads.contains { $0.frames.contains { $0.function == "static Workers.blockedInConditionWait()" } })
+    }
 }
