@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
         .executable(name: "pmp", targets: ["pmp"]),
+        .executable(name: "pmp-attach", targets: ["pmp-attach"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -63,6 +64,21 @@ let package = Package(
                 "CPMPCapture",
                 "CElfutils",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Dumps and profiles of another process from outside (ptrace, process_vm_readv), in the same model.
+        .target(
+            name: "PMPAttach",
+            dependencies: ["PMP", "CPMPCapture", "CElfutils"]
+        ),
+        // The dumper `pmp dump --pid` and `pmp record --pid` run, so that pmp itself links no unwinder.
+        .executableTarget(
+            name: "pmp-attach",
+            dependencies: [
+                "PMPAttach",
+                "PMP",
+                "PMPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
@@ -117,7 +133,8 @@ let package = Package(
         .testTarget(
             name: "PMPTests",
             dependencies: ["PMP", "PMPProfiles", "PMPAggregate", "PMPProcessTable", "PMPSupport", "PMPClient",
-                           "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate", "pmp",
+                           "PMPServer", "PMPCommands", "CPMPCapture", "PMPAttach", "pmp-demo", "pmp-aggregate", "pmp",
+                           "pmp-attach",
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),

@@ -14,6 +14,10 @@ struct DumpCommand: ParsableCommand {
             kill -USR1 writes: one header for the process, then per thread its tid, name, wait reason and \
             time blocked, and its frames leaf first. pmp aggregate reads it back.
 
+            With --pid PID instead of an endpoint, the process is dumped from outside (with pmp-attach, \
+            ptrace): it need not link swift-pmp. Each thread is stopped for tens of microseconds, one at a \
+            time, to copy its registers and stack; --consistent stops them all together.
+
             ENDPOINT is HOST:PORT, http://HOST:PORT[/PREFIX], or the path of a unix socket. A token, when the \
             endpoint needs one, comes from PMP_TOKEN or --token.
 
@@ -24,6 +28,8 @@ struct DumpCommand: ParsableCommand {
               pmp dump h1:9084 --format json | jq -r '.threads[].waitReason' | sort | uniq -c
                   how many threads wait for what
               pmp dump h1:9084 --format folded | flamegraph.pl > now.svg
+              pmp dump --pid 4242 --group
+                  any process, from outside
               PMP_TOKEN=s3cret pmp dump http://gateway/pmp/h1 -o h1.dump
                   through a proxy that serves the endpoints under /pmp/h1, with a token
             """)
@@ -33,7 +39,17 @@ struct DumpCommand: ParsableCommand {
     }
 
     @Argument(help: ArgumentHelp("Where the process's endpoints answer.", valueName: "endpoint"))
-    var endpoint: String
+    var endpoint: String?
+
+    @Option(help: ArgumentHelp("Dump this process from outside instead (ptrace; it need not link swift-pmp).",
+                               valueName: "pid"))
+    var pid: Int32?
+
+    @Flag(help: "With --pid: stop all threads together for one coherent picture, and say how long the process was frozen.")
+    var consistent = false
+
+    @Flag(help: "With --pid: print where the time went and how long threads were stopped, to standard error.")
+    var timings = false
 
     @Option(help: "text (the SIGUSR1 dump), json (the /stacks JSON) or folded (root;…;leaf COUNT lines).")
     var format: Format = .text
@@ -53,11 +69,26 @@ struct DumpCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
-        _ = try EndpointArgument.parse(endpoint)
+        switch (endpoint, pid) {
+        case (nil, nil): throw ValidationError("give an endpoint, or --pid PID to dump a process from outside")
+        case (.some, .some): throw ValidationError("give an endpoint or --pid, not both")
+        case (.some(let endpoint), nil): _ = try EndpointArgument.parse(endpoint)
+        case (nil, .some):
+            if registered { throw ValidationError("--registered needs the endpoint: from outside every thread is dumped") }
+        }
+        if pid == nil && (consistent || timings) { throw ValidationError("--consistent and --timings go with --pid") }
     }
 
     func run() throws {
-        let endpoint = try EndpointArgument.parse(endpoint)
+        if let pid {
+            var arguments = ["dump", "--pid", "\(pid)", "--format", format.rawValue, "-o", output]
+            if group { arguments.append("--group") }
+            if fullNames { arguments.append("--full-names") }
+            if consistent { arguments.append("--consistent") }
+            if timings { arguments.append("--timings") }
+            try AttachExecutable.exec(arguments)
+        }
+        let endpoint = try EndpointArgument.parse(endpoint ?? "")
         var query = ["format=\(format.rawValue)"]
         if group { query.append("group=1") }
         if registered { query.append("threads=registered") }

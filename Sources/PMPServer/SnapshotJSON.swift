@@ -39,8 +39,8 @@ import PMPSupport
 ///         "threads":[{"tid":4243, "name":"cond-0", "state":"S", "blockedFor":12.3, "cpuTime":0.01,
 ///                     "failure":null, "heldBy":null}, …],
 ///         "frames":[…]}]}
-enum SnapshotJSON {
-    static func render(_ snapshot: Snapshot) -> [UInt8] {
+package enum SnapshotJSON {
+    package static func render(_ snapshot: Snapshot) -> [UInt8] {
         // Threads mostly share a few stacks: each distinct stack is written once.
         var stacks: [[Frame]: [UInt8]] = [:]
         var json = JSONWriter(reservingCapacity: 512 + snapshot.threads.count * 2048)
@@ -71,7 +71,7 @@ enum SnapshotJSON {
         return json.bytes
     }
 
-    static func renderGrouped(_ snapshot: Snapshot) -> [UInt8] {
+    package static func renderGrouped(_ snapshot: Snapshot) -> [UInt8] {
         struct Key: Hashable {
             var frames: [Frame]
             var waitReason: WaitReason

@@ -12,6 +12,14 @@ import PMPProfiles
 public final class Symbolizer: Sendable {
     public static let shared = Symbolizer()
 
+    /// The process whose addresses are symbolized: this one, or another one (a dump from outside), whose files
+    /// are read through `/proc/PID/root` and whose images are taken as they were when the symbolizer was made.
+    public let pid: Int32
+
+    public init(pid: Int32? = nil) {
+        self.pid = pid ?? getpid()
+    }
+
     /// One resolved location: several frames when functions were inlined there (innermost first).
     struct Location {
         var frames: [Frame]
@@ -40,7 +48,7 @@ public final class Symbolizer: Sendable {
                 if let cached = state.cache[key] {
                     resolved = cached
                 } else {
-                    if state.session == nil { state.session = DwflSession() }
+                    if state.session == nil { state.session = DwflSession(pid: pid) }
                     resolved = state.session?.resolve(lookup) ?? [Frame(address: 0, function: "?", image: "?")]
                     state.cache[key] = resolved
                 }
@@ -57,7 +65,7 @@ public final class Symbolizer: Sendable {
     public func warmUp() {
         state.withLock { state in
             refreshIfImagesChanged(state)
-            if state.session == nil { state.session = DwflSession() }
+            if state.session == nil { state.session = DwflSession(pid: pid) }
         }
     }
 
@@ -81,6 +89,8 @@ public final class Symbolizer: Sendable {
     }
 
     private func refreshIfImagesChanged(_ state: State) {
+        // The loader's counters are this process's; another process's images are read once.
+        guard pid == getpid() else { return }
         let generation = LoaderGeneration.current()
         if generation != state.loaderGeneration {
             state.loaderGeneration = generation
@@ -106,12 +116,14 @@ enum LoaderGeneration {
     }
 }
 
-/// One libdwfl session over this process's current memory map.
+/// One libdwfl session over a process's current memory map (this one's unless told otherwise).
 final class DwflSession {
     private let callbacks: UnsafeMutablePointer<Dwfl_Callbacks>
     private let dwfl: OpaquePointer?
+    private let pid: Int32
 
-    init() {
+    init(pid: Int32 = getpid()) {
+        self.pid = pid
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: Dwfl_Callbacks(
             find_elf: dwfl_linux_proc_find_elf,
@@ -123,7 +135,7 @@ final class DwflSession {
         dwfl = dwfl_begin(callbacks)
         if let dwfl {
             dwfl_report_begin(dwfl)
-            _ = dwfl_linux_proc_report(dwfl, getpid())
+            _ = ProcessModules.report(dwfl, pid: pid)
             _ = dwfl_report_end(dwfl, nil, nil)
         }
     }
@@ -135,7 +147,7 @@ final class DwflSession {
         guard let dwfl else { return [] }
         let before = liveModules(dwfl)
         dwfl_report_begin(dwfl)
-        _ = dwfl_linux_proc_report(dwfl, getpid())
+        _ = ProcessModules.report(dwfl, pid: pid)
         _ = dwfl_report_end(dwfl, nil, nil)
         let live = liveModules(dwfl)
         dwarfUse = dwarfUse.filter { live.contains($0.key) }

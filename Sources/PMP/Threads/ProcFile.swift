@@ -3,15 +3,15 @@ import Glibc
 #endif
 
 /// Small, allocation-light reads of /proc files (they are generated on read; one read() gets them whole).
-enum ProcFile {
+package enum ProcFile {
     /// Reads up to `capacity` bytes of `path` and hands them to `body`; nil when the file cannot be opened.
-    static func withContents<R>(_ path: String, capacity: Int = 4096, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+    package static func withContents<R>(_ path: String, capacity: Int = 4096, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
         (try? withContentsIfPresent(path, capacity: capacity, body)) ?? nil
     }
 
     /// Like `withContents`, but running out of descriptors or memory (EMFILE, ENFILE, ENOMEM) is thrown rather
     /// than taken for a file that is not there (a thread that exited).
-    static func withContentsIfPresent<R>(_ path: String, capacity: Int = 4096,
+    package static func withContentsIfPresent<R>(_ path: String, capacity: Int = 4096,
                                          _ body: (UnsafeBufferPointer<UInt8>) -> R) throws(ProcReadError) -> R? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -32,7 +32,7 @@ enum ProcFile {
         }
     }
 
-    static func string(_ path: String, capacity: Int = 65536) -> String? {
+    package static func string(_ path: String, capacity: Int = 65536) -> String? {
         withContents(path, capacity: capacity) { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -30,7 +30,7 @@ public struct ThreadStat: Sendable, Equatable {
     }
 
     /// Parses `pid (comm) S ppid … utime stime …`; comm may itself hold spaces and parentheses.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, tid: Int32) -> ThreadStat? {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>, tid: Int32) -> ThreadStat? {
         guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
               let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open, close + 2 < bytes.count
         else { return nil }
