@@ -6,6 +6,9 @@ let package = Package(
     products: [
         .library(name: "PMP", targets: ["PMP"]),
         .library(name: "PMPServer", targets: ["PMPServer"]),
+        .library(name: "PMPPyroscope", targets: ["PMPPyroscope"]),
+        .library(name: "PMPServiceLifecycle", targets: ["PMPServiceLifecycle"]),
+        .library(name: "PMPTracing", targets: ["PMPTracing"]),
         // The command-line tools' commands, a product for the fuzz targets under Fuzz/.
         .library(name: "PMPCommands", targets: ["PMPCommands"]),
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
@@ -16,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // The only C that runs in signal context: the capture handler, its slots, and the trigger.
@@ -62,9 +68,42 @@ let package = Package(
             name: "PMPServer",
             dependencies: [
                 "PMP",
+                "PMPPyroscope",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Wall-clock profiles pushed to Grafana Pyroscope (Connect Push API, /ingest), over HTTP/1.1 or HTTPS.
+        .target(
+            name: "PMPPyroscope",
+            dependencies: [
+                "PMP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The server, the trigger and the exporter as services of a swift-service-lifecycle ServiceGroup.
+        .target(
+            name: "PMPServiceLifecycle",
+            dependencies: [
+                "PMP",
+                "PMPServer",
+                "PMPPyroscope",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // In-flight spans of swift-distributed-tracing as process-table entries.
+        .target(
+            name: "PMPTracing",
+            dependencies: [
+                "PMP",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
         // The command-line tools' commands, shared by pmp-aggregate and pmp.
@@ -87,7 +126,11 @@ let package = Package(
         .testTarget(
             name: "PMPTests",
             dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate", "pmp",
-                           .product(name: "Logging", package: "swift-log")],
+                           "PMPPyroscope", "PMPServiceLifecycle", "PMPTracing",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Tracing", package: "swift-distributed-tracing"),
+                           .product(name: "Instrumentation", package: "swift-distributed-tracing")],
             exclude: ["Fixtures"]
         ),
     ]
