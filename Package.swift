@@ -128,6 +128,7 @@ let package = Package(
             dependencies: ["PMP", "PMPServer", "PMPCommands", "CPMPCapture", "pmp-demo", "pmp-aggregate", "pmp",
                            "PMPPyroscope", "PMPServiceLifecycle", "PMPTracing",
                            .product(name: "Logging", package: "swift-log"),
+                           .product(name: "InMemoryLogging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Tracing", package: "swift-distributed-tracing"),
                            .product(name: "Instrumentation", package: "swift-distributed-tracing")],

@@ -290,12 +290,18 @@ public final class PyroscopeExporter: Sendable {
     static func message(in body: [UInt8]) -> String {
         guard !body.isEmpty else { return "" }
         let text = String(decoding: body.prefix(512), as: UTF8.self)
-        let key = Array("\"message\":\"".utf8)
+        let key = Array("\"message\"".utf8)
         let bytes = Array(text.utf8)
         if bytes.count >= key.count,
            let start = (0...(bytes.count - key.count)).first(where: { bytes[$0..<$0 + key.count].elementsEqual(key) }) {
-            let rest = bytes[(start + key.count)...].prefix { $0 != UInt8(ascii: "\"") }
-            return ": " + String(decoding: rest, as: UTF8.self)
+            // "message" : "…", with or without spaces around the colon.
+            var rest = bytes[(start + key.count)...].drop { $0 == UInt8(ascii: " ") }
+            if rest.first == UInt8(ascii: ":") {
+                rest = rest.dropFirst().drop { $0 == UInt8(ascii: " ") }
+                if rest.first == UInt8(ascii: "\"") {
+                    return ": " + String(decoding: rest.dropFirst().prefix { $0 != UInt8(ascii: "\"") }, as: UTF8.self)
+                }
+            }
         }
         let line = text.split(separator: "\n").first.map(String.init) ?? ""
         return line.isEmpty ? "" : ": " + line.filter { !$0.isASCII || $0.asciiValue! >= 0x20 }
