@@ -217,3 +217,30 @@ import Testing
         }
     }
 }
+
+/// `PMPServer.startFromEnvironment()` starts the exporter in a real service process.
+@Suite("Pyroscope exporter from the environment", .serialized) struct PyroscopeEnvironmentTests {
+    @Test("pmp-demo with PMP_LISTEN and PMP_PYROSCOPE_* pushes its profiles, named and labelled as configured")
+    func demoPushes() throws {
+        let fake = try FakePyroscope(["--tenant", "t1"])
+        let demo = try DemoProcess([], environment: [
+            "PMP_LISTEN": "127.0.0.1:0", "PMP_PYROSCOPE_URL": fake.url, "PMP_PYROSCOPE_APP": "demo-service",
+            "PMP_PYROSCOPE_LABELS": "env=ci", "PMP_PYROSCOPE_INTERVAL": "1s", "PMP_PYROSCOPE_TENANT": "t1",
+        ])
+        defer { demo.stop() }
+        #expect(FakePyroscope.waitUntil(90) { fake.accepted.count >= 2 }, "\(fake.requests)")
+        let first = try #require(fake.accepted.first)
+        let labels = try #require(FakeSeries.of(first).first).labelDictionary
+        #expect(labels["service_name"] == "demo-service" && labels["env"] == "ci" && labels["__name__"] == "wall")
+        #expect(fake.requests.allSatisfy { $0["status"] as? Int == 200 })
+    }
+
+    @Test("a bad PMP_PYROSCOPE_URL stops start-up with a sentence naming the variable")
+    func badURL() throws {
+        let run = try ToolRun.run(DemoProcess.executable, [], environment: ["PMP_LISTEN": "127.0.0.1:0",
+                                                                            "PMP_PYROSCOPE_URL": "pyroscope:4040"], timeout: 60)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("PMP_PYROSCOPE_URL \"pyroscope:4040\" is not usable: the scheme must be http:// or https://"),
+                "\(run.stderr)")
+    }
+}
