@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "PMPServer", targets: ["PMPServer"]),
         // The command-line tools' HTTP client, a product for the fuzz targets under Fuzz/.
         .library(name: "PMPClient", targets: ["PMPClient"]),
+        .library(name: "PMPPyroscope", targets: ["PMPPyroscope"]),
+        .library(name: "PMPServiceLifecycle", targets: ["PMPServiceLifecycle"]),
+        .library(name: "PMPTracing", targets: ["PMPTracing"]),
         .executable(name: "pmp-demo", targets: ["pmp-demo"]),
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
         .executable(name: "pmp", targets: ["pmp"]),
@@ -24,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // The only C that runs in signal context: the capture handler, its slots, and the trigger.
@@ -101,6 +107,7 @@ let package = Package(
                 "PMPProcessTable",
                 "PMPProfiles",
                 "PMPSupport",
+                "PMPPyroscope",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,6 +115,38 @@ let package = Package(
             // The web UI's files, compiled into the binary (no bundle to ship beside it).
             resources: ["index.html", "style.css", "state.js", "requests.js", "hosts.js", "processes.js", "history.js",
                         "threads.js", "flamegraph.js", "start.js"].map { .embedInCode("WebUI/Page/" + $0) }
+        ),
+        // Wall-clock profiles pushed to Grafana Pyroscope (Connect Push API, /ingest), over HTTP/1.1 or HTTPS.
+        .target(
+            name: "PMPPyroscope",
+            dependencies: [
+                "PMP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The server, the trigger and the exporter as services of a swift-service-lifecycle ServiceGroup.
+        .target(
+            name: "PMPServiceLifecycle",
+            dependencies: [
+                "PMP",
+                "PMPServer",
+                "PMPPyroscope",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // In-flight spans of swift-distributed-tracing as process-table entries.
+        .target(
+            name: "PMPTracing",
+            dependencies: [
+                "PMP",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ]
         ),
         // The command-line tools' commands, shared by pmp-aggregate and pmp: no capture engine, no libdw.
         .target(
@@ -135,7 +174,12 @@ let package = Package(
             dependencies: ["PMP", "PMPProfiles", "PMPAggregate", "PMPProcessTable", "PMPSupport", "PMPClient",
                            "PMPServer", "PMPCommands", "CPMPCapture", "PMPAttach", "pmp-demo", "pmp-aggregate", "pmp",
                            "pmp-attach",
-                           .product(name: "Logging", package: "swift-log")],
+                           "PMPPyroscope", "PMPServiceLifecycle", "PMPTracing",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "InMemoryLogging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Tracing", package: "swift-distributed-tracing"),
+                           .product(name: "Instrumentation", package: "swift-distributed-tracing")],
             exclude: ["Fixtures"]
         ),
     ]

@@ -13,6 +13,8 @@ enum Endpoints {
         router.add(.GET, "/stacks", isCapture: true, StacksEndpoint.endpoint)
         router.add(.GET, "/profile", ProfileEndpoint.endpoint(limits: limits, profiles: profiles, style: .general))
         router.add(.GET, "/debug/pprof/profile", ProfileEndpoint.endpoint(limits: limits, profiles: profiles, style: .pprof))
+        // fgprof's path, where Grafana Alloy's `profile.fgprof` scrapes a wall-clock profile: the same pprof.
+        router.add(.GET, "/debug/fgprof", ProfileEndpoint.endpoint(limits: limits, profiles: profiles, style: .pprof))
         router.add(.GET, "/debug/pprof/goroutine", isCapture: true, GoroutineEndpoint.endpoint)
         router.add(.GET, "/procs", ProcessTableEndpoints.list(table))
         router.add(.GET, "/procs/{}/history", ProcessTableEndpoints.history(table))

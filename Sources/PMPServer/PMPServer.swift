@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import PMP
+import PMPPyroscope
 import Synchronization
 import PMPProcessTable
 
@@ -87,7 +88,10 @@ public final class PMPServer: Sendable {
 
     /// Starts from the environment: `PMP_LISTEN` (address or unix socket path) and `PMP_TOKEN`; nil when
     /// `PMP_LISTEN` is not set. `PMP_ALLOW_INSECURE=1` allows a non-loopback address without a token.
+    /// When `PMP_PYROSCOPE_URL` is set, the Pyroscope exporter starts too (`PyroscopeExporter.startFromEnvironment`),
+    /// whether or not the server does.
     public static func startFromEnvironment(processTable: ProcessTable = .shared) throws -> PMPServer? {
+        try PyroscopeExporter.startFromEnvironment()
         var environment: [String: String] = [:]
         for name in ["PMP_LISTEN", "PMP_TOKEN", "PMP_ALLOW_INSECURE"] {
             if let value = getenv(name) { environment[name] = String(cString: value) }

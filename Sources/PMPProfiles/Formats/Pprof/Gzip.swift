@@ -1,15 +1,15 @@
 import CZlib
 
 /// gzip compression with zlib, as pprof files are stored on disk.
-enum Gzip {
+package enum Gzip {
     /// Why gzip data could not be read or written.
-    enum Failure: Error, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case zlib(operation: String, code: Int32)
         case truncated
         case tooLarge
         case outputBeyond(Int)
 
-        var description: String {
+        package var description: String {
             switch self {
             case .zlib(let operation, let code): return "zlib \(operation) failed (\(code))"
             case .truncated: return "gzip data ends before its end marker"
@@ -25,11 +25,11 @@ enum Gzip {
     private static let anyHeaderWindowBits: Int32 = 15 + 32
     private static let chunkSize = 64 * 1024
 
-    static func isCompressed(_ bytes: [UInt8]) -> Bool {
+    package static func isCompressed(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
     }
 
-    static func compress(_ input: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) throws(Failure) -> [UInt8] {
+    package static func compress(_ input: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) throws(Failure) -> [UInt8] {
         // zlib counts input in 32 bits.
         guard input.count <= Int(UInt32.max) else { throw .tooLarge }
         var stream = z_stream()
@@ -49,7 +49,7 @@ enum Gzip {
     /// Inflates gzip (or zlib) data; concatenated gzip members are read one after the other, as gunzip does.
     /// More than `maxOutputBytes` out is refused (`outputBeyond`) as soon as it is reached: a few kilobytes of
     /// gzip can stand for gigabytes.
-    static func decompress(_ input: [UInt8], maxOutputBytes: Int = .max) throws(Failure) -> [UInt8] {
+    package static func decompress(_ input: [UInt8], maxOutputBytes: Int = .max) throws(Failure) -> [UInt8] {
         guard input.count <= Int(UInt32.max) else { throw .tooLarge }
         var output: [UInt8] = []
         output.reserveCapacity(min(input.count * 4, maxOutputBytes))

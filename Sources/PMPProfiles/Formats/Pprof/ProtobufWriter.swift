@@ -1,19 +1,19 @@
-/// Writes protocol-buffer wire format: just what profile.proto needs (varints, length-delimited fields,
+/// Writes protocol-buffer wire format (`package`: the Pyroscope exporter wraps profiles in its own messages): just what profile.proto needs (varints, length-delimited fields,
 /// nested messages and packed repeated integers). Fields equal to their default are the caller's to skip.
-struct ProtobufWriter {
-    private(set) var bytes: [UInt8] = []
+package struct ProtobufWriter {
+    package private(set) var bytes: [UInt8] = []
 
-    init() {}
+    package init() {}
 
     /// Wire types of the encoding.
-    enum WireType: UInt8 {
+    package enum WireType: UInt8 {
         case varint = 0
         case fixed64 = 1
         case lengthDelimited = 2
         case fixed32 = 5
     }
 
-    mutating func appendVarint(_ value: UInt64) {
+    package mutating func appendVarint(_ value: UInt64) {
         var rest = value
         while rest >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
@@ -23,7 +23,7 @@ struct ProtobufWriter {
     }
 
     /// Bytes already encoded as fields (a run of fields built apart).
-    mutating func appendRaw(_ encoded: [UInt8]) {
+    package mutating func appendRaw(_ encoded: [UInt8]) {
         bytes.append(contentsOf: encoded)
     }
 
@@ -32,39 +32,39 @@ struct ProtobufWriter {
     }
 
     /// An unsigned integer field (uint64, bool).
-    mutating func writeVarint(_ field: Int, _ value: UInt64) {
+    package mutating func writeVarint(_ field: Int, _ value: UInt64) {
         appendKey(field, .varint)
         appendVarint(value)
     }
 
     /// An int64 field: negative values take ten bytes, as the encoding asks (two's complement, not zigzag).
-    mutating func writeInt64(_ field: Int, _ value: Int64) {
+    package mutating func writeInt64(_ field: Int, _ value: Int64) {
         writeVarint(field, UInt64(bitPattern: value))
     }
 
-    mutating func writeBool(_ field: Int, _ value: Bool) {
+    package mutating func writeBool(_ field: Int, _ value: Bool) {
         writeVarint(field, value ? 1 : 0)
     }
 
-    mutating func writeBytes(_ field: Int, _ value: some Collection<UInt8>) {
+    package mutating func writeBytes(_ field: Int, _ value: some Collection<UInt8>) {
         appendKey(field, .lengthDelimited)
         appendVarint(UInt64(value.count))
         bytes.append(contentsOf: value)
     }
 
-    mutating func writeString(_ field: Int, _ value: String) {
+    package mutating func writeString(_ field: Int, _ value: String) {
         writeBytes(field, value.utf8)
     }
 
     /// A nested message, built by `body` in a writer of its own so that its length can precede it.
-    mutating func writeMessage(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
+    package mutating func writeMessage(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
         var nested = ProtobufWriter()
         body(&nested)
         writeBytes(field, nested.bytes)
     }
 
     /// A packed repeated integer field (uint64/int64): one length-delimited run of varints. Empty runs are omitted.
-    mutating func writePacked(_ field: Int, _ values: [UInt64]) {
+    package mutating func writePacked(_ field: Int, _ values: [UInt64]) {
         guard !values.isEmpty else { return }
         appendKey(field, .lengthDelimited)
         // The run's length first, so that the varints can go straight into place.
@@ -73,7 +73,7 @@ struct ProtobufWriter {
     }
 
     /// Bytes a value takes as a varint.
-    static func varintSize(_ value: UInt64) -> Int {
+    package static func varintSize(_ value: UInt64) -> Int {
         value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 }
