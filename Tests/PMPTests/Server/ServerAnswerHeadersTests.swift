@@ -1,5 +1,9 @@
 import Foundation
 @testable import PMP
+@testable import PMPAggregate
+@testable import PMPProcessTable
+@testable import PMPProfiles
+@testable import PMPSupport
 import PMPServer
 import Testing
 
