@@ -107,8 +107,30 @@ final class CaptureEngine {
             end = max(end, graceEnd)
         }
         forgetThreadsGone(round, selection: options.threads)
-        return RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
-                          elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: round.threads)
+        var raw = RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
+                             elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: round.threads)
+        if options.tasks { raw.tasks = captureTasks(threads: round.threads, timeLimit: options.taskTimeLimit) }
+        return raw
+    }
+
+    /// Verifies the task layout with the probe task now rather than at the first dump.
+    func prepareTasks() { taskCapture.prepare() }
+
+    private func captureTasks(threads: [RawCapture.Thread], timeLimit: Duration) -> RawTasks {
+        var running: [UInt64: TaskCapture.RunningTask] = [:]
+        for thread in threads where thread.currentTask != 0 {
+            running[thread.currentTask] = TaskCapture.RunningTask(tid: thread.tid, asyncContext: thread.asyncContext)
+        }
+        var tasks = taskCapture.capture(running: running, timeLimit: timeLimit)
+        let now = Clock.monotonicNanoseconds()
+        for index in tasks.tasks.indices {
+            let thread = running[tasks.tasks[index].address]?.tid
+            tasks.tasks[index].thread = thread
+            let isRunning = thread != nil || tasks.tasks[index].statusFlags & RawTask.statusRunning != 0
+            tasks.tasks[index].suspendedFor = suspensions.observe(tasks.tasks[index], running: isRunning, now: now)
+        }
+        suspensions.retain(only: Set(tasks.tasks.map(\.address)))
+        return tasks
     }
 
     /// The threads a capture is about.

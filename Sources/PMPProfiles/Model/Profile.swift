@@ -64,7 +64,13 @@ public struct Profile: Sendable, Hashable, Codable {
     }
 
     /// Samples kept in `stacks`.
-    public var sampleCount: Int { stacks.reduce(0) { $0 + $1.count } }
+    /// Saturates at `Int.max`: counts read from a file can be anything.
+    public var sampleCount: Int {
+        stacks.reduce(0) { total, stack in
+            let (sum, overflow) = total.addingReportingOverflow(stack.count)
+            return overflow ? Int.max : sum
+        }
+    }
 
     /// Wall time one sample stands for, in nanoseconds (for pprof's wall-time value): the sampling interval,
     /// or 0 when the samples were not taken at a known rate.

@@ -119,8 +119,10 @@ enum Hex {
 /// Fixed three decimals, without Foundation: 1.5 → "1.500".
 enum Decimal3 {
     static func format(_ value: Double) -> String {
+        // A value read from a hostile file may be huge, infinite or NaN: held to what UInt64 thousandths hold.
         let negative = value < 0
-        let thousandths = UInt64((abs(value) * 1000).rounded())
+        let magnitude = value.isNaN ? 0 : min(abs(value), 1e15)
+        let thousandths = UInt64((magnitude * 1000).rounded())
         let fraction = thousandths % 1000
         let padded = fraction < 10 ? "00\(fraction)" : (fraction < 100 ? "0\(fraction)" : "\(fraction)")
         return (negative ? "-" : "") + "\(thousandths / 1000).\(padded)"
