@@ -40,26 +40,35 @@ final class DumpWriter: Sendable {
     /// Dumps dropped so far because the writer was behind (or stderr was closed).
     var droppedCount: Int { state.withLock { $0.droppedTotal } }
 
+    /// Starts the writer's thread if it is not running. The trigger calls it at install: a thread started
+    /// later, when memory is short, may not get a stack, and its first allocations would need an arena of its
+    /// own that an exhausted address space cannot map.
+    func start() {
+        let needsStart = state.withLock { state -> Bool in
+            defer { state.started = true }
+            return !state.started
+        }
+        guard needsStart else { return }
+        do {
+            try startDetachedThread(name: "pmp-writer") { [self] in run() }
+        } catch {
+            state.withLock { $0.started = false }
+        }
+    }
+
     /// Queues a write; false when it was dropped.
     @discardableResult
     func submit(_ job: @escaping Job) -> Bool {
-        let (accepted, needsStart) = state.withLock { state -> (Bool, Bool) in
+        let accepted = state.withLock { state -> Bool in
             if state.jobs.count >= Self.capacity {
                 state.droppedTotal += 1
                 state.droppedSinceWrite += 1
-                return (false, false)
+                return false
             }
             state.jobs.append(job)
-            defer { state.started = true }
-            return (true, !state.started)
+            return true
         }
-        if needsStart {
-            do {
-                try startDetachedThread(name: "pmp-writer") { [self] in run() }
-            } catch {
-                state.withLock { $0.started = false }
-            }
-        }
+        start()
         if accepted { wakeup.signal() }
         return accepted
     }
@@ -74,6 +83,7 @@ final class DumpWriter: Sendable {
 
     private func run() {
         BackgroundSignalMask.apply()
+        Self.warmUpAllocator()
         while true {
             let next = state.withLock { state -> (Job, Int)? in
                 guard !state.jobs.isEmpty else { return nil }
@@ -89,6 +99,14 @@ final class DumpWriter: Sendable {
                 self.state.withLock { !$0.jobs.isEmpty }
             }
         }
+    }
+
+    /// Renders a dump-sized text once, so that this thread's malloc arena exists, and has grown, while memory
+    /// is still there: a dump written when the address space is exhausted then allocates from it.
+    private static func warmUpAllocator() {
+        var text = ""
+        for line in 0..<1_000 { text += "pmp[0.0]   #\(line)  0x0000000000000000 warm-up in swift-pmp\n" }
+        precondition(!text.isEmpty)
     }
 
     /// Writes `text` to stderr's private copy; false (counted as dropped) when stderr was closed at start-up.

@@ -52,6 +52,7 @@ final class Trigger: Sendable {
         }
         installed.withLock { $0 = Installed(signal: signal, fd: fd) }
         let writer = DumpWriter.shared  // takes its copy of stderr now, before fd 2 can be reused
+        writer.start()
         let options = configuration.capture
         let destination = configuration.destination
         let profile = configuration.profile
