@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PMPSupport
 
 /// Splits the input into lines and hands each to the reader it belongs to.
 ///

@@ -1,3 +1,4 @@
+import PMPSupport
 /// The log prefix in front of a dump's lines ("2026-11-26T20:51:01.123Z info app : "), learned from the line
 /// that opened the dump. Prefixes of later lines differ in their timestamps, so they are matched by their last
 /// characters after the final digit (" info app : "), at the learned length or a little before or after it.

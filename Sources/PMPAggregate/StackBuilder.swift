@@ -1,3 +1,4 @@
+import PMPSupport
 /// The `StackSink` one reader feeds: collects the current stack's frame ids and hands the finished stack to the
 /// shared `StackTable`. Each reader has its own, so stacks of different formats may be open at the same time.
 /// Bounds what one stack costs: frames past the frame limit and name bytes past `AggregateOptions.nameLimit`

@@ -1,3 +1,4 @@
+import PMPSupport
 /// Where profiles go: `http://host:port/prefix` or `https://…`, optionally with `user:password@` for basic auth.
 public struct PyroscopeURL: Sendable, Hashable, CustomStringConvertible {
     public var isTLS: Bool
@@ -36,8 +37,8 @@ public struct PyroscopeURL: Sendable, Hashable, CustomStringConvertible {
             let userInfo = authority[..<at]
             authority = authority[authority.index(after: at)...]
             let parts = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            user = Self.percentDecoded(parts[0])
-            password = parts.count > 1 ? Self.percentDecoded(parts[1]) : ""
+            user = PercentEncoding.decode(parts[0])
+            password = parts.count > 1 ? PercentEncoding.decode(parts[1]) : ""
         }
         var hostPart = authority
         var portText: Substring?
@@ -76,18 +77,4 @@ public struct PyroscopeURL: Sendable, Hashable, CustomStringConvertible {
         return (port == (isTLS ? 443 : 80)) ? authority : "\(authority):\(port)"
     }
 
-    private static func percentDecoded(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "%"), utf8.count >= 2,
-               let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value)
-                utf8 = utf8.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }

@@ -1,3 +1,4 @@
+import PMPSupport
 /// A request's query string, decoded, with readers that turn a bad value into a 400 with a message.
 struct QueryParameters: Sendable {
     private(set) var pairs: [(name: String, value: String)] = []
@@ -5,8 +6,8 @@ struct QueryParameters: Sendable {
     init(_ text: Substring) {
         for part in text.split(separator: "&", omittingEmptySubsequences: true) {
             let equals = part.firstIndex(of: "=")
-            let name = PercentDecoding.decode(part[..<(equals ?? part.endIndex)], plusIsSpace: true)
-            let value = equals.map { PercentDecoding.decode(part[part.index(after: $0)...], plusIsSpace: true) } ?? ""
+            let name = PercentEncoding.decode(part[..<(equals ?? part.endIndex)], plusIsSpace: true)
+            let value = equals.map { PercentEncoding.decode(part[part.index(after: $0)...], plusIsSpace: true) } ?? ""
             pairs.append((name, value))
         }
     }
@@ -54,39 +55,4 @@ struct QueryParameters: Sendable {
 struct BadRequest: Error, Sendable {
     let message: String
     init(_ message: String) { self.message = message }
-}
-
-/// `%XX` escapes (and `+` for a blank, in queries) decoded as UTF-8; a malformed escape stays as it is.
-enum PercentDecoding {
-    static func decode(_ text: Substring, plusIsSpace: Bool) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) })
-        else { return String(text) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "%"),
-               let high = utf8.index(index, offsetBy: 1, limitedBy: utf8.endIndex), high < utf8.endIndex,
-               let low = utf8.index(high, offsetBy: 1, limitedBy: utf8.endIndex), low < utf8.endIndex,
-               let h = hexValue(utf8[high]), let l = hexValue(utf8[low]) {
-                bytes.append(h << 4 | l)
-                index = utf8.index(after: low)
-                continue
-            }
-            bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? 0x20 : byte)
-            index = utf8.index(after: index)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }

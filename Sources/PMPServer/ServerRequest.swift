@@ -1,3 +1,4 @@
+import PMPSupport
 import NIOHTTP1
 
 /// A request as the endpoints see it: complete, with its path split and its query decoded.
@@ -27,7 +28,7 @@ struct ServerRequest: Sendable {
             queryText = rest[..<(rest.firstIndex(of: "#") ?? rest.endIndex)]
         }
         pathSegments = uri[..<pathEnd].split(separator: "/", omittingEmptySubsequences: true)
-            .map { PercentDecoding.decode($0, plusIsSpace: false) }
+            .map { PercentEncoding.decode($0, plusIsSpace: false) }
         query = QueryParameters(queryText)
         self.headers = headers
         self.body = body

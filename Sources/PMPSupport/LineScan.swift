@@ -2,32 +2,34 @@
 import Glibc
 #endif
 
-/// Byte-level scanning inside one line, shared by the dump readers: positions are offsets into the line, no
-/// String is made, no regex runs.
-enum LineScan {
+/// Byte-level scanning inside one line, shared by the dump readers and the dump grammar: positions are offsets
+/// into the line, no String is made, no regex runs. Inlinable: the readers' hot loops call it per byte.
+package enum LineScan {
+    package typealias Bytes = UnsafeBufferPointer<UInt8>
+
     /// The bytes of `range` as a line of their own.
-    @inline(__always)
-    static func slice(_ line: LineBytes, _ range: Range<Int>) -> LineBytes {
-        LineBytes(start: line.baseAddress.map { $0 + range.lowerBound }, count: range.count)
+    @inlinable @inline(__always)
+    package static func slice(_ line: Bytes, _ range: Range<Int>) -> Bytes {
+        Bytes(start: line.baseAddress.map { $0 + range.lowerBound }, count: range.count)
     }
 
     /// The bytes from `start` to the end of the line.
-    @inline(__always)
-    static func suffix(_ line: LineBytes, from start: Int) -> LineBytes {
+    @inlinable @inline(__always)
+    package static func suffix(_ line: Bytes, from start: Int) -> Bytes {
         slice(line, start..<line.count)
     }
 
     /// The first `byte` at or after `start` (memchr).
-    @inline(__always)
-    static func firstIndex(of byte: UInt8, in line: LineBytes, from start: Int = 0) -> Int? {
+    @inlinable @inline(__always)
+    package static func firstIndex(of byte: UInt8, in line: Bytes, from start: Int = 0) -> Int? {
         guard start < line.count, let base = line.baseAddress else { return nil }
         guard let found = memchr(base + start, Int32(byte), line.count - start) else { return nil }
         return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
     /// The last `byte` in `start..<end`.
-    @inline(__always)
-    static func lastIndex(of byte: UInt8, in line: LineBytes, from start: Int = 0, before end: Int? = nil) -> Int? {
+    @inlinable @inline(__always)
+    package static func lastIndex(of byte: UInt8, in line: Bytes, from start: Int = 0, before end: Int? = nil) -> Int? {
         var index = (end ?? line.count) - 1
         while index >= start {
             if line[index] == byte { return index }
@@ -37,27 +39,28 @@ enum LineScan {
     }
 
     /// True when `text` stands at `offset`.
-    @inline(__always)
-    static func matches(_ line: LineBytes, _ text: StaticString, at offset: Int) -> Bool {
+    @inlinable @inline(__always)
+    package static func matches(_ line: Bytes, _ text: StaticString, at offset: Int) -> Bool {
         let count = text.utf8CodeUnitCount
         guard offset >= 0, offset + count <= line.count, let base = line.baseAddress else { return false }
         return memcmp(base + offset, text.utf8Start, count) == 0
     }
 
     /// True when the line starts with `text`.
-    @inline(__always)
-    static func hasPrefix(_ line: LineBytes, _ text: StaticString) -> Bool {
+    @inlinable @inline(__always)
+    package static func hasPrefix(_ line: Bytes, _ text: StaticString) -> Bool {
         matches(line, text, at: 0)
     }
 
     /// True when the line ends with `text`.
-    @inline(__always)
-    static func hasSuffix(_ line: LineBytes, _ text: StaticString) -> Bool {
+    @inlinable @inline(__always)
+    package static func hasSuffix(_ line: Bytes, _ text: StaticString) -> Bool {
         matches(line, text, at: line.count - text.utf8CodeUnitCount)
     }
 
     /// The first occurrence of `text` starting in `start..<end` (it may run past `end`).
-    static func find(_ text: StaticString, in line: LineBytes, from start: Int = 0, before end: Int? = nil) -> Int? {
+    @inlinable
+    package static func find(_ text: StaticString, in line: Bytes, from start: Int = 0, before end: Int? = nil) -> Int? {
         let count = text.utf8CodeUnitCount
         guard count > 0 else { return start }
         let first = text.utf8Start.pointee
@@ -72,7 +75,8 @@ enum LineScan {
     }
 
     /// The last occurrence of `text` lying wholly inside `start..<end`.
-    static func findLast(_ text: StaticString, in line: LineBytes, from start: Int = 0, before end: Int? = nil) -> Int? {
+    @inlinable
+    package static func findLast(_ text: StaticString, in line: Bytes, from start: Int = 0, before end: Int? = nil) -> Int? {
         let count = text.utf8CodeUnitCount
         guard count > 0 else { return end ?? line.count }
         let first = text.utf8Start.pointee
@@ -86,33 +90,33 @@ enum LineScan {
     }
 
     /// The first offset at or after `start` that is not a space or tab.
-    @inline(__always)
-    static func skipBlanks(_ line: LineBytes, from start: Int) -> Int {
+    @inlinable @inline(__always)
+    package static func skipBlanks(_ line: Bytes, from start: Int) -> Int {
         var index = start
         while index < line.count, line[index] == 0x20 || line[index] == 0x09 { index += 1 }
         return index
     }
 
     /// The end of the line with trailing spaces and tabs left off.
-    @inline(__always)
-    static func endTrimmingBlanks(_ line: LineBytes, from start: Int = 0) -> Int {
+    @inlinable @inline(__always)
+    package static func endTrimmingBlanks(_ line: Bytes, from start: Int = 0) -> Int {
         var end = line.count
         while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
         return end
     }
 
     /// True when the line has nothing but spaces and tabs.
-    @inline(__always)
-    static func isBlank(_ line: LineBytes) -> Bool {
+    @inlinable @inline(__always)
+    package static func isBlank(_ line: Bytes) -> Bool {
         skipBlanks(line, from: 0) == line.count
     }
 
-    @inline(__always)
-    static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
+    @inlinable @inline(__always)
+    package static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 
     /// A decimal number at `start` (at most 18 digits): its value and the offset after it.
-    @inline(__always)
-    static func decimal(_ line: LineBytes, from start: Int) -> (value: Int, end: Int)? {
+    @inlinable @inline(__always)
+    package static func decimal(_ line: Bytes, from start: Int) -> (value: Int, end: Int)? {
         var index = start
         var value = 0
         while index < line.count, index - start < 18 {
@@ -125,8 +129,8 @@ enum LineScan {
     }
 
     /// Hex digits at `start` (without `0x`, at most 16): the value and the offset after them.
-    @inline(__always)
-    static func hexadecimal(_ line: LineBytes, from start: Int) -> (value: UInt64, end: Int)? {
+    @inlinable @inline(__always)
+    package static func hexadecimal(_ line: Bytes, from start: Int) -> (value: UInt64, end: Int)? {
         var index = start
         var value: UInt64 = 0
         while index < line.count, index - start < 16 {
@@ -146,7 +150,8 @@ enum LineScan {
     }
 
     /// The line as a String (for tests and messages; never on the hot path).
-    static func string(_ line: LineBytes) -> String {
+    @inlinable
+    package static func string(_ line: Bytes) -> String {
         String(decoding: line, as: UTF8.self)
     }
 }

@@ -1,3 +1,5 @@
+import PMPProfiles
+import PMPSupport
 /// Reads swift-pmp's own dumps (see `DumpRenderer`) for `Aggregator`, at the byte level: every line carries a
 /// `pmp[PID.SEQ] ` tag, so dumps of several processes (and several dumps of one) may interleave line by line.
 /// Each open dump, keyed by its tag, keeps its current thread until the next `thread` or `end` line completes
@@ -41,19 +43,15 @@ public struct DumpStreamReader: DumpReader {
     public init() {}
 
     public static func claim(_ line: LineBytes) -> Int? {
-        var search = 0
-        while let bracket = LineScan.firstIndex(of: UInt8(ascii: "["), in: line, from: search) {
-            if bracket >= 3, tag(line, at: bracket - 3) != nil { return bracket - 3 }
-            search = bracket + 1
-        }
-        return nil
+        DumpLine.firstTag(line).map { $0.pidDigits.lowerBound - 4 }
     }
 
     public mutating func feed(_ content: LineBytes, into sink: inout some StackSink) -> LineOutcome {
-        guard let tag = Self.tag(content, at: 0) else { return .ended }
-        let body = LineScan.suffix(content, from: tag.end)
+        guard let tag = DumpLine.tag(content, at: 0) else { return .ended }
+        let body = LineScan.suffix(content, from: tag.bodyStart)
         let index = open.firstIndex { $0.pid == tag.pid && $0.sequence == tag.sequence }
-        if LineScan.hasPrefix(body, "dump ") {
+        let kind = DumpLine.kind(body)
+        if kind == .header {
             if let index {
                 emitThread(index, into: &sink)
                 open.remove(at: index)
@@ -65,41 +63,40 @@ public struct DumpStreamReader: DumpReader {
             }
             sink.beginDump(format: .pmp)
             var dump = OpenDump(pid: tag.pid, sequence: tag.sequence)
-            dump.bytes.append(contentsOf: LineScan.slice(content, 4..<tag.pidEnd))
+            dump.bytes.append(contentsOf: LineScan.slice(content, tag.pidDigits))
             dump.processLength = dump.bytes.count
             open.append(dump)
             return .consumed
         }
         // Lines of a dump whose header was not read cannot be placed.
         guard let index else { return .malformed }
-        if open[index].inTasks, LineScan.hasPrefix(body, "  #") || LineScan.hasPrefix(body, "  ... truncated") {
+        switch kind {
+        case .frame where open[index].inTasks, .truncated where open[index].inTasks:
             return .consumed
-        }
-        if LineScan.hasPrefix(body, "tasks ") || LineScan.hasPrefix(body, "task ") {
+        case .task, .taskSummary:
             emitThread(index, into: &sink)
             open[index].inTasks = true
             return .consumed
-        }
-        if LineScan.hasPrefix(body, "  #") {
+        case .frame:
             if open[index].hasThread, open[index].frames.count >= sink.frameLimit {
                 // A stack of millions of frames costs no more than one at the limit.
                 open[index].droppedFrames += 1
                 return .consumed
             }
             return readFrame(LineScan.suffix(body, from: 3), dump: index) ? .consumed : .malformed
-        }
-        if LineScan.hasPrefix(body, "thread ") {
+        case .thread:
             emitThread(index, into: &sink)
             open[index].inTasks = false
             return readThread(LineScan.suffix(body, from: 7), dump: index) ? .consumed : .malformed
-        }
-        if body.count == 3, LineScan.hasPrefix(body, "end") {
+        case .end:
             emitThread(index, into: &sink)
             open.remove(at: index)
             return .consumed
+        case .truncated where open[index].hasThread:
+            return .consumed
+        case .truncated, .header, .other:
+            return .malformed
         }
-        if LineScan.hasPrefix(body, "  ... truncated"), open[index].hasThread { return .consumed }
-        return .malformed
     }
 
     public mutating func finish(into sink: inout some StackSink) {
@@ -109,64 +106,25 @@ public struct DumpStreamReader: DumpReader {
 
     // MARK: - Threads and frames
 
-    /// `TID "NAME" [REASON(, held by thread TID "NAME")(, 1.234s)] state=S cpu=0.010s`
+    /// A thread line (after `thread `): its name and its state, the wait reason alone (the holder of a lock is
+    /// the thread's, not the stack's; a failure is `no answer` whatever its cause).
     private mutating func readThread(_ body: LineBytes, dump index: Int) -> Bool {
-        guard let (_, afterTid) = LineScan.decimal(body, from: 0), LineScan.matches(body, " \"", at: afterTid),
-              let nameEnd = Self.closingQuote(body, from: afterTid + 2),
-              let open = LineScan.firstIndex(of: UInt8(ascii: "["), in: body, from: nameEnd),
-              let close = LineScan.lastIndex(of: UInt8(ascii: "]"), in: body, from: open)
-        else { return false }
-        var reasonEnd = close
-        if let comma = LineScan.findLast(", ", in: body, from: open, before: close), body[close - 1] == UInt8(ascii: "s"),
-           LineScan.isDigit(body[comma + 2]) {
-            reasonEnd = comma
-        }
-        // The holder of a lock is the thread's, not the stack's: the state is the reason alone.
-        if let held = LineScan.find(", held by thread ", in: body, from: open + 1, before: reasonEnd) {
-            reasonEnd = held
-        }
-        if let colon = LineScan.find("no answer: ", in: body, from: open + 1, before: reasonEnd), colon == open + 1 {
-            reasonEnd = open + 1 + "no answer".utf8.count
-        }
-        self.open[index].hasThread = true
-        self.open[index].name = append(LineScan.slice(body, afterTid + 2..<nameEnd), to: index)
-        self.open[index].state = append(LineScan.slice(body, open + 1..<reasonEnd), to: index)
+        guard let line = DumpLine.thread(body) else { return false }
+        let reasonEnd = line.failure.map { $0.lowerBound - 2 } ?? line.reason.upperBound
+        open[index].hasThread = true
+        open[index].name = append(LineScan.slice(body, line.name), to: index)
+        open[index].state = append(LineScan.slice(body, line.reason.lowerBound..<reasonEnd), to: index)
         return true
     }
 
-    /// `N  0xADDR [inlined] FUNCTION[ at FILE[:LINE]] in IMAGE` (after the `  #`).
+    /// A frame line (after `  #`).
     private mutating func readFrame(_ body: LineBytes, dump index: Int) -> Bool {
-        guard open[index].hasThread, let (_, afterNumber) = LineScan.decimal(body, from: 0) else { return false }
-        var cursor = LineScan.skipBlanks(body, from: afterNumber)
-        guard LineScan.matches(body, "0x", at: cursor),
-              let (address, afterAddress) = LineScan.hexadecimal(body, from: cursor + 2),
-              afterAddress < body.count, body[afterAddress] == 0x20
-        else { return false }
-        cursor = afterAddress + 1
-        var inlined = false
-        if LineScan.matches(body, "[inlined] ", at: cursor) {
-            inlined = true
-            cursor += 10
-        }
-        guard let inStart = LineScan.findLast(" in ", in: body, from: cursor) else { return false }
-        var functionEnd = inStart
-        var file: Range<Int>?
-        var line: Int?
-        if let at = LineScan.findLast(" at ", in: body, from: cursor, before: inStart),
-           LineScan.firstIndex(of: 0x20, in: LineScan.slice(body, at + 4..<inStart)) == nil {
-            var fileEnd = inStart
-            if let colon = LineScan.lastIndex(of: UInt8(ascii: ":"), in: body, from: at + 4, before: inStart),
-               let (number, end) = LineScan.decimal(body, from: colon + 1), end == inStart {
-                fileEnd = colon
-                line = number
-            }
-            file = appendDecoded(LineScan.slice(body, at + 4..<fileEnd), to: index)
-            functionEnd = at
-        }
-        let function = append(LineScan.slice(body, cursor..<functionEnd), to: index)
-        let image = appendDecoded(LineScan.suffix(body, from: inStart + 4), to: index)
-        open[index].frames.append(StoredFrame(function: function, file: file, line: line, image: image,
-                                              address: address, inlined: inlined))
+        guard open[index].hasThread, let line = DumpLine.frame(body) else { return false }
+        let file = line.file.map { appendDecoded(LineScan.slice(body, $0), to: index) }
+        let function = append(LineScan.slice(body, line.function), to: index)
+        let image = appendDecoded(LineScan.slice(body, line.image), to: index)
+        open[index].frames.append(StoredFrame(function: function, file: file, line: line.line, image: image,
+                                              address: line.address, inlined: line.inlined))
         return true
     }
 
@@ -208,43 +166,7 @@ public struct DumpStreamReader: DumpReader {
     private mutating func appendDecoded(_ text: LineBytes, to index: Int) -> Range<Int> {
         guard LineScan.firstIndex(of: UInt8(ascii: "%"), in: text) != nil else { return append(text, to: index) }
         let start = open[index].bytes.count
-        var cursor = 0
-        while cursor < text.count, open[index].bytes.count - start <= AggregateOptions.nameLimit {
-            if text[cursor] == UInt8(ascii: "%"), cursor + 2 < text.count,
-               let (value, end) = LineScan.hexadecimal(LineScan.slice(text, cursor + 1..<cursor + 3), from: 0), end == 2 {
-                open[index].bytes.append(UInt8(value))
-                cursor += 3
-            } else {
-                open[index].bytes.append(text[cursor])
-                cursor += 1
-            }
-        }
+        PercentEncoding.decode(text, into: &open[index].bytes, limit: AggregateOptions.nameLimit + 1)
         return start..<open[index].bytes.count
-    }
-
-    // MARK: - Pieces
-
-    /// The `pmp[PID.SEQ] ` tag at `offset`: its numbers, where the pid's digits end, and where the body starts.
-    static func tag(_ line: LineBytes, at offset: Int) -> (pid: Int, sequence: Int, pidEnd: Int, end: Int)? {
-        guard LineScan.matches(line, "pmp[", at: offset),
-              let (pid, pidEnd) = LineScan.decimal(line, from: offset + 4), pidEnd < line.count,
-              line[pidEnd] == UInt8(ascii: "."),
-              let (sequence, sequenceEnd) = LineScan.decimal(line, from: pidEnd + 1),
-              LineScan.matches(line, "] ", at: sequenceEnd)
-        else { return nil }
-        return (pid, sequence, pidEnd, sequenceEnd + 2)
-    }
-
-    /// The closing quote of a quoted string whose text starts at `start` (backslash escapes skipped).
-    static func closingQuote(_ line: LineBytes, from start: Int) -> Int? {
-        var index = start
-        while index < line.count {
-            switch line[index] {
-            case UInt8(ascii: "\\"): index += 2
-            case UInt8(ascii: "\""): return index
-            default: index += 1
-            }
-        }
-        return nil
     }
 }

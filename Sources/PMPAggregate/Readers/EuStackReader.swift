@@ -1,3 +1,4 @@
+import PMPSupport
 /// Reads the output of elfutils' `eu-stack -p PID` (also of a core file), with any of its output options:
 ///
 ///     PID 28315 - process

@@ -1,3 +1,4 @@
+import PMPSupport
 /// Reads gdb backtraces out of logs: `thread apply all bt` (a `Thread N (…):` header before each thread's
 /// frames, threads separated by blank lines) and a lone `bt` (frames only).
 ///

@@ -1,3 +1,4 @@
+import PMPSupport
 /// Reads Go's counted goroutine profile, `/debug/pprof/goroutine?debug=1` (any `debug=1` count profile of
 /// runtime/pprof has the same shape):
 ///

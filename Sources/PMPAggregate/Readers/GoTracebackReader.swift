@@ -1,3 +1,4 @@
+import PMPSupport
 /// Reads Go tracebacks: what the runtime prints on SIGQUIT (any GOTRACEBACK level, `crash` included), in a
 /// panic, and what `/debug/pprof/goroutine?debug=2` (runtime.Stack of all goroutines) serves:
 ///

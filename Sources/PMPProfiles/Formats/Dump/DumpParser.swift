@@ -1,3 +1,5 @@
+import PMPSupport
+
 /// Reads dumps written by `DumpRenderer` back, line by line, out of arbitrary logs: whatever comes before the
 /// `pmp[PID.SEQ]` tag on a line is taken as a log prefix and ignored, lines without a tag are skipped, and dumps
 /// of several processes (or several dumps of one) may interleave.
@@ -54,12 +56,22 @@ public struct DumpParser {
 
     /// Feeds one line (without its terminator); returns the dumps it completed.
     public mutating func feed<S: StringProtocol>(_ rawLine: S) -> [ParsedDump] where S.SubSequence == Substring {
-        var line = Substring(rawLine)
-        if line.last == "\r" { line = line.dropLast() }
-        guard let (key, body) = Self.splitTag(line) else { return [] }
+        var line = String(rawLine)
+        return line.withUTF8 { bytes in
+            var bytes = bytes
+            if bytes.last == UInt8(ascii: "\r") { bytes = LineScan.slice(bytes, 0..<bytes.count - 1) }
+            return feed(bytes: bytes)
+        }
+    }
+
+    private mutating func feed(bytes line: DumpLine.Bytes) -> [ParsedDump] {
+        guard let tag = DumpLine.firstTag(line), tag.pid <= Int(Int32.max) else { return [] }
+        let key = Key(pid: Int32(tag.pid), sequence: tag.sequence)
+        let body = LineScan.suffix(line, from: tag.bodyStart)
         dumpLines += 1
-        if body.hasPrefix("dump ") {
-            if let snapshot = Self.parseHeader(body.dropFirst(5), pid: key.pid) {
+        let kind = DumpLine.kind(body)
+        if kind == .header {
+            if let snapshot = Self.parseHeader(Self.text(body).dropFirst(5), pid: key.pid) {
                 var finished: [ParsedDump] = []
                 if let previous = partials.removeValue(forKey: key) { finished.append(close(previous, key: key, complete: false)) }
                 started += 1
@@ -73,46 +85,45 @@ public struct DumpParser {
             unplacedLines += 1
             return []
         }
-        if body == "end" {
+        switch kind {
+        case .end:
             partials.removeValue(forKey: key)
             return [close(partial, key: key, complete: true)]
-        }
-        if body.hasPrefix("thread ") {
-            if let thread = Self.parseThread(body.dropFirst(7)) {
+        case .thread:
+            if let thread = Self.parseThread(LineScan.suffix(body, from: 7)) {
                 partial.closeTask()
                 partial.closeThread()
                 partial.current = thread
                 partials[key] = partial
                 return []
             }
-        } else if body.hasPrefix("task ") {
-            if let task = TaskDumpFormat.parseHeader(body.dropFirst(5)) {
+        case .task:
+            if let task = TaskDumpFormat.parseHeader(Self.text(body).dropFirst(5)) {
                 partial.closeThread()
                 partial.closeTask()
                 partial.currentTask = task
                 partials[key] = partial
                 return []
             }
-        } else if body.hasPrefix("tasks ") {
-            if let summary = TaskDumpFormat.parseSummary(body.dropFirst(6)) {
+        case .taskSummary:
+            if let summary = TaskDumpFormat.parseSummary(Self.text(body).dropFirst(6)) {
                 partial.closeThread()
                 partial.closeTask()
                 partial.snapshot.taskSummary = summary
                 partials[key] = partial
                 return []
             }
-        } else if body.hasPrefix("  #") {
-            if partial.currentTask != nil, let frame = Self.parseFrame(body.dropFirst(3)) {
-                partial.currentTask!.frames.append(frame)
+        case .frame:
+            if partial.currentTask != nil || partial.current != nil, let frame = Self.parseFrame(LineScan.suffix(body, from: 3)) {
+                if partial.currentTask != nil {
+                    partial.currentTask!.frames.append(frame)
+                } else {
+                    partial.current!.frames.append(frame)
+                }
                 partials[key] = partial
                 return []
             }
-            if partial.current != nil, let frame = Self.parseFrame(body.dropFirst(3)) {
-                partial.current!.frames.append(frame)
-                partials[key] = partial
-                return []
-            }
-        } else if body.hasPrefix("  ... truncated") {
+        case .truncated:
             if partial.currentTask != nil {
                 partial.currentTask!.truncated = true
                 partials[key] = partial
@@ -123,6 +134,8 @@ public struct DumpParser {
                 partials[key] = partial
                 return []
             }
+        case .header, .other:
+            break
         }
         unplacedLines += 1
         return []
@@ -144,36 +157,13 @@ public struct DumpParser {
 
     // MARK: - Pieces
 
-    /// Finds `pmp[PID.SEQ] ` and returns the key and what follows it.
-    private static func splitTag(_ line: Substring) -> (Key, Substring)? {
-        let utf8 = line.utf8
-        var search = utf8.startIndex
-        while let p = utf8[search...].firstIndex(of: UInt8(ascii: "p")) {
-            var cursor = p
-            search = utf8.index(after: p)
-            guard utf8[cursor...].starts(with: "pmp[".utf8) else { continue }
-            cursor = utf8.index(cursor, offsetBy: 4)
-            guard let (pid, afterPid) = number(utf8, from: cursor), afterPid < utf8.endIndex,
-                  utf8[afterPid] == UInt8(ascii: "."),
-                  let (sequence, afterSequence) = number(utf8, from: utf8.index(after: afterPid)),
-                  utf8[afterSequence...].starts(with: "] ".utf8), pid <= Int(Int32.max)
-            else { continue }
-            let bodyStart = utf8.index(afterSequence, offsetBy: 2)
-            return (Key(pid: Int32(pid), sequence: sequence), Substring(utf8[bodyStart...]))
-        }
-        return nil
+    /// The bytes as text (a line's parts are short; invalid UTF-8 is repaired).
+    private static func text(_ bytes: DumpLine.Bytes) -> Substring {
+        Substring(String(decoding: bytes, as: UTF8.self))
     }
 
-    private static func number(_ utf8: Substring.UTF8View, from start: Substring.UTF8View.Index) -> (Int, Substring.UTF8View.Index)? {
-        var index = start
-        var value = 0
-        var digits = 0
-        while index < utf8.endIndex, utf8[index] >= 48, utf8[index] <= 57, digits < 18 {
-            value = value * 10 + Int(utf8[index] - 48)
-            digits += 1
-            index = utf8.index(after: index)
-        }
-        return digits > 0 ? (value, index) : nil
+    private static func text(_ bytes: DumpLine.Bytes, _ range: Range<Int>) -> Substring {
+        text(LineScan.slice(bytes, range))
     }
 
     /// `pid=… time=… threads=… captured=… elapsed=…ms depth=…`
@@ -192,81 +182,43 @@ public struct DumpParser {
         return Snapshot(pid: headerPid, time: time, elapsed: (elapsed * 1000).rounded() / 1e6, maxDepth: depth, threads: [])
     }
 
-    /// `TID "NAME" [REASON(, held by thread TID( "NAME"))(, 1.234s)] state=S cpu=0.010s`
-    static func parseThread(_ body: Substring) -> ThreadSnapshot? {
-        guard let space = body.firstIndex(of: " "), let tid = Int32(body[..<space]),
-              let (name, rest) = QuotedString.unquote(body[body.index(after: space)...].drop(while: { $0 == " " })),
-              let open = rest.firstIndex(of: "["), let close = rest.lastIndex(of: "]"), open < close
+    /// `TID "NAME" [REASON(, held by thread TID( "NAME"))(, 1.234s)] state=S cpu=0.010s` (after `thread `).
+    static func parseThread(_ body: DumpLine.Bytes) -> ThreadSnapshot? {
+        guard let line = DumpLine.thread(body), let (name, _) = QuotedString.unquote(text(body, line.quotedName))
         else { return nil }
-        var reasonText = rest[rest.index(after: open)..<close]
-        var blockedFor: Double?
-        if let comma = reasonText.lastRange(of: ", "),
-           reasonText.hasSuffix("s"), let seconds = Double(reasonText[comma.upperBound...].dropLast()) {
-            blockedFor = seconds
-            reasonText = reasonText[..<comma.lowerBound]
-        }
         var heldBy: LockHolder?
-        if let marker = reasonText.firstRange(of: DumpRenderer.heldByMarker) {
-            let after = reasonText[marker.upperBound...]
-            let digits = after.prefix(while: \.isASCIIDigitCharacter)
-            guard let holder = Int32(digits) else { return nil }
-            let tail = after[digits.endIndex...]
-            if tail.isEmpty {
-                heldBy = LockHolder(tid: holder)
-            } else if tail.first == " ", let (holderName, end) = QuotedString.unquote(tail.dropFirst()), end.isEmpty {
-                heldBy = LockHolder(tid: holder, name: holderName)
-            } else {
-                return nil
+        if let holder = line.holder {
+            heldBy = LockHolder(tid: Int32(holder))
+            if let quoted = line.quotedHolderName {
+                guard let (holderName, _) = QuotedString.unquote(text(body, quoted)) else { return nil }
+                heldBy?.name = holderName
             }
-            reasonText = reasonText[..<marker.lowerBound]
         }
         var failure: CaptureFailure?
-        var reason = WaitReason(String(reasonText))
-        if reasonText.hasPrefix("no answer: ") {
-            failure = CaptureFailure(rawValue: String(reasonText.dropFirst("no answer: ".count)))
+        var reason = WaitReason(String(text(body, line.reason)))
+        if let why = line.failure {
+            failure = CaptureFailure(rawValue: String(text(body, why)))
             reason = .noAnswer
         }
         var state = "?"
         var cpu = 0.0
         var task: UInt64?
-        for token in rest[rest.index(after: close)...].split(separator: " ") {
+        for token in text(body, line.fields).split(separator: " ") {
             if token.hasPrefix("task=") { task = UInt64(token.dropFirst(5)) }
             if token.hasPrefix("state=") { state = String(token.dropFirst(6)) }
             if token.hasPrefix("cpu="), token.hasSuffix("s"), let value = Double(token.dropFirst(4).dropLast()) { cpu = value }
         }
-        return ThreadSnapshot(tid: tid, name: name, kernelState: state, waitReason: reason, blockedFor: blockedFor,
-                              cpuTime: cpu, frames: [], truncated: false, failure: failure, heldBy: heldBy, task: task)
+        return ThreadSnapshot(tid: Int32(line.tid), name: name, kernelState: state, waitReason: reason,
+                              blockedFor: line.blockedFor.flatMap { Double(text(body, $0)) }, cpuTime: cpu, frames: [],
+                              truncated: false, failure: failure, heldBy: heldBy, task: task)
     }
 
     /// `N  0xADDR [inlined] FUNCTION at FILE:LINE in IMAGE` (after the `  #`).
-    static func parseFrame(_ body: Substring) -> Frame? {
-        var rest = body.drop(while: { $0.isNumber }).drop(while: { $0 == " " })
-        guard rest.hasPrefix("0x"), let space = rest.firstIndex(of: " "),
-              let address = UInt64(rest[rest.index(rest.startIndex, offsetBy: 2)..<space], radix: 16)
-        else { return nil }
-        rest = rest[rest.index(after: space)...]
-        var inlined = false
-        if rest.hasPrefix("[inlined] ") {
-            inlined = true
-            rest = rest.dropFirst(10)
-        }
-        guard let inRange = rest.lastRange(of: " in ") else { return nil }
-        let image = PercentEscape.decode(rest[inRange.upperBound...])
-        var function = rest[..<inRange.lowerBound]
-        var file: String?
-        var line: Int?
-        if let atRange = function.lastRange(of: " at "),
-           !function[atRange.upperBound...].contains(" ") {
-            let location = function[atRange.upperBound...]
-            if let colon = location.lastIndex(of: ":"), let number = Int(location[location.index(after: colon)...]) {
-                file = PercentEscape.decode(location[..<colon])
-                line = number
-            } else {
-                file = PercentEscape.decode(location)
-            }
-            function = function[..<atRange.lowerBound]
-        }
-        return Frame(address: address, function: String(function), file: file, line: line, image: image, inlined: inlined)
+    static func parseFrame(_ body: DumpLine.Bytes) -> Frame? {
+        guard let line = DumpLine.frame(body) else { return nil }
+        return Frame(address: line.address, function: String(text(body, line.function)),
+                     file: line.file.map { PercentEscape.decode(text(body, $0)) }, line: line.line,
+                     image: PercentEscape.decode(text(body, line.image)), inlined: line.inlined)
     }
 }
 
@@ -285,6 +237,3 @@ extension Substring {
     }
 }
 
-private extension Character {
-    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
-}

@@ -1,3 +1,4 @@
+import PMPSupport
 /// The goroutine-style text dump. Every line starts with a tag `pmp[PID.SEQ]` so that a dump can be found and
 /// put back together from a log, whatever prefix a logging framework puts before each line and whatever else
 /// is interleaved:
@@ -57,7 +58,7 @@ public enum DumpRenderer {
         // Threads mostly share a few stacks: format each distinct stack's lines once.
         var stackLines: [[Frame]: [String]] = [:]
         for thread in snapshot.threads {
-            var reason = thread.failure.map { "no answer: \($0.rawValue)" } ?? thread.waitReason.rawValue
+            var reason = thread.failure.map { DumpLine.noAnswer.description + $0.rawValue } ?? thread.waitReason.rawValue
             if let holder = thread.heldBy { reason += heldByText(holder) }
             if let blocked = thread.blockedFor { reason += ", \(Decimal3.format(blocked))s" }
             emit(tag, "thread \(thread.tid) \(QuotedString.quote(thread.name)) [\(reason)] state=\(thread.kernelState)"
@@ -78,7 +79,7 @@ public enum DumpRenderer {
     }
 
     /// The text that joins a holder to the reason: `, held by thread 1234 "lock-holder"` (no name when unknown).
-    static let heldByMarker = ", held by thread "
+    static let heldByMarker = DumpLine.heldByMarker.description
 
     static func heldByText(_ holder: LockHolder) -> String {
         heldByMarker + "\(holder.tid)" + (holder.name.map { " " + QuotedString.quote($0) } ?? "")
@@ -159,21 +160,7 @@ enum PercentEscape {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func decode<S: StringProtocol>(_ text: S) -> String {
-        guard text.contains("%") else { return String(text) }
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8)[...]
-        while let byte = iterator.popFirst() {
-            if byte == UInt8(ascii: "%"), iterator.count >= 2,
-               let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value)
-                iterator = iterator.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func decode<S: StringProtocol>(_ text: S) -> String { PercentEncoding.decode(text) }
 }
 
 /// A double-quoted string with backslash escapes for `"`, `\` and control characters.
