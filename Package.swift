@@ -169,18 +169,32 @@ let package = Package(
             name: "pmp",
             dependencies: ["PMPCommands"]
         ),
-        .testTarget(
-            name: "PMPTests",
-            dependencies: ["PMP", "PMPProfiles", "PMPAggregate", "PMPProcessTable", "PMPSupport", "PMPClient",
-                           "PMPServer", "PMPCommands", "CPMPCapture", "PMPAttach", "pmp-demo", "pmp-aggregate", "pmp",
-                           "pmp-attach",
-                           "PMPPyroscope", "PMPServiceLifecycle", "PMPTracing",
-                           .product(name: "Logging", package: "swift-log"),
-                           .product(name: "InMemoryLogging", package: "swift-log"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "Tracing", package: "swift-distributed-tracing"),
-                           .product(name: "Instrumentation", package: "swift-distributed-tracing")],
-            exclude: ["Fixtures"]
+        // What the tests share: pmp-demo driven as a process, tools run, fixtures found.
+        .target(
+            name: "PMPTestSupport",
+            dependencies: ["PMP", "PMPProfiles", "PMPAggregate", "PMPProcessTable", "PMPSupport", "PMPServer",
+                           "CPMPCapture"],
+            path: "Tests/PMPTestSupport"
         ),
-    ]
+    ] + testTargets
 )
+
+/// One test target per library module, plus the end-to-end tests; each can use every module (a test of the
+/// formats reads real dumps of pmp-demo, a test of the server decodes with the client).
+var testTargets: [Target] {
+    let modules: [Target.Dependency] = [
+        "PMPTestSupport", "PMP", "PMPProfiles", "PMPAggregate", "PMPProcessTable", "PMPSupport", "PMPClient",
+        "PMPServer", "PMPCommands", "CPMPCapture", "PMPAttach", "PMPPyroscope", "PMPServiceLifecycle", "PMPTracing",
+        // The executables the tests start.
+        "pmp-demo", "pmp-aggregate", "pmp", "pmp-attach",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "InMemoryLogging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Tracing", package: "swift-distributed-tracing"),
+        .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+    ]
+    return ["PMPSupportTests", "PMPProfilesTests", "PMPAggregateTests", "PMPProcessTableTests", "PMPTests",
+            "PMPAttachTests", "PMPServerTests", "PMPPyroscopeTests", "PMPCommandsTests", "EndToEndTests"]
+        .map { Target.testTarget(name: $0, dependencies: modules) }
+}
+

@@ -5,6 +5,7 @@ import Foundation
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
+import PMPTestSupport
 import Testing
 
 /// Captures in this process, with threads in hard states. Serialized: they share the process's threads.
@@ -315,10 +316,6 @@ typealias CryptFunction = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<C
 @inline(never) func hashInLoadedLibrary(_ crypt: CryptFunction, _ scratch: UnsafeMutableRawPointer) {
     memset(scratch, 0, 64 << 10)
     _ = crypt("password", "$6$rounds=20000$saltsalt$", scratch)
-}
-
-@inline(never) func parkedInTestFunction(_ thread: TestThread) {
-    thread.park()
 }
 
 @inline(never) func recurse(_ depth: Int, _ thread: TestThread) -> Int {

@@ -1,4 +1,5 @@
 @testable import PMP
+import PMPTestSupport
 import Testing
 
 /// `PMP.configure`: the engine's set-up is chosen once; the same choice again is harmless, another one refused.

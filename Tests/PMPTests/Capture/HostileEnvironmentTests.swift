@@ -7,6 +7,7 @@ import FoundationNetworking
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
+import PMPTestSupport
 import Testing
 
 /// pmp-demo in the conditions a production process meets: no address space left, no file descriptors left,

@@ -5,6 +5,7 @@ import Foundation
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
+import PMPTestSupport
 import Testing
 
 /// Threads parked in a function of known name, named "pmp-parked-N".

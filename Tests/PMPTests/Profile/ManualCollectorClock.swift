@@ -1,3 +1,4 @@
+import PMPTestSupport
 @testable import PMP
 import Synchronization
 

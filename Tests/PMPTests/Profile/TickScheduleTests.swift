@@ -1,4 +1,5 @@
 @testable import PMP
+import PMPTestSupport
 import Testing
 
 /// The collector's fixed schedule on synthetic times (nanoseconds; ticks every 10).

@@ -3,6 +3,7 @@
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
+import PMPTestSupport
 import Testing
 
 @Suite("wait reasons") struct WaitReasonTests {

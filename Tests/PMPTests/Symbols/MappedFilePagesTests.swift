@@ -1,5 +1,6 @@
 import Foundation
 @testable import PMP
+import PMPTestSupport
 import Testing
 
 @Suite("mapped symbol files", .timeLimit(.minutes(2))) struct MappedFilePagesTests {

@@ -5,6 +5,7 @@ import Foundation
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
+import PMPTestSupport
 import Testing
 
 @Suite("symbols") struct SymbolizerTests {
@@ -43,7 +44,7 @@ import Testing
         let frame = try #require(frames.first { $0.function.contains("parkedInTestFunction") })
         #expect(frame.function == "parkedInTestFunction(_:)")
         #expect(frame.fullFunction == "PMPTests.parkedInTestFunction(PMPTests.TestThread) -> ()")
-        #expect(frame.file?.hasSuffix("CaptureEngineTests.swift") == true)
+        #expect(frame.file?.hasSuffix("TestThread.swift") == true)
         #expect(frame.line != nil)
         #expect(frame.image.contains("PackageTests"))
         // libc frames carry the image name.

@@ -1,5 +1,6 @@
 import PMP
 import Synchronization
+import PMPTestSupport
 import Testing
 
 /// Tasks created and completed as fast as possible while this process snapshots itself over and over.

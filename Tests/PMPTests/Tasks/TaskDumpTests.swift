@@ -1,5 +1,6 @@
 import Foundation
 import PMP
+import PMPTestSupport
 import Testing
 
 /// pmp-demo --task-states, a real SIGUSR1, and the task section parsed back.

@@ -1,4 +1,5 @@
 import Foundation
+import PMPTestSupport
 import Testing
 
 /// `GET /stacks` of pmp-demo --task-states: the tasks, every key present, and `group=1` folding them.

@@ -1,4 +1,5 @@
 import Foundation
+import PMPTestSupport
 import Testing
 
 @Suite("crash reports", .timeLimit(.minutes(3))) struct CrashReportTests {

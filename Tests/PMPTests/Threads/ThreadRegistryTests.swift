@@ -1,5 +1,6 @@
 import Foundation
 import PMP
+import PMPTestSupport
 import Testing
 
 @Suite("thread registry", .timeLimit(.minutes(2))) struct ThreadRegistryTests {

@@ -1,6 +1,7 @@
 import CPMPCapture
 import Foundation
 @testable import PMP
+import PMPTestSupport
 import Testing
 
 /// /proc/self/task/TID/stat read and parsed: names with spaces and parentheses, state, CPU ticks.

@@ -7,6 +7,7 @@ import FoundationNetworking
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
+import PMPTestSupport
 import Testing
 
 /// Dumps are written off the capture thread: a destination that blocks holds up nothing else.

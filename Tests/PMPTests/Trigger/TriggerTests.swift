@@ -5,6 +5,7 @@ import Logging
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
+import PMPTestSupport
 import Testing
 
 /// The trigger inside this test process, writing through a swift-log Logger.
