@@ -43,7 +43,7 @@ import Testing
         let frames = Symbolizer.shared.symbolize(try #require(raw.threads.first).addresses)
         let frame = try #require(frames.first { $0.function.contains("parkedInTestFunction") })
         #expect(frame.function == "parkedInTestFunction(_:)")
-        #expect(frame.fullFunction == "PMPTests.parkedInTestFunction(PMPTests.TestThread) -> ()")
+        #expect(frame.fullFunction == "PMPTestSupport.parkedInTestFunction(PMPTestSupport.TestThread) -> ()")
         #expect(frame.file?.hasSuffix("TestThread.swift") == true)
         #expect(frame.line != nil)
         #expect(frame.image.contains("PackageTests"))
