@@ -288,13 +288,13 @@ import Testing
         #expect(counted.stacks.contains { $0.functions.contains { $0.contains("parkedInTestFunction") } })
         // Short names, so the tab-padded columns stay narrow; names=full gives the complete ones.
         #expect(debug1.text.contains("\tparkedInTestFunction(_:)\t"), "\(debug1.text.prefix(2000))")
-        #expect(!debug1.text.contains("PMPTests.parkedInTestFunction(PMPTests.TestThread) -> ()"))
+        #expect(!debug1.text.contains("PMPTestSupport.parkedInTestFunction(PMPTestSupport.TestThread) -> ()"))
         let block = try #require(debug1.text.split(separator: "\n\n").first { $0.contains("\tparkedInTestFunction(_:)\t") })
         let widestName = block.split(separator: "\n").filter { $0.hasPrefix("#\t") }
             .map { $0.split(separator: "\t", omittingEmptySubsequences: true).dropFirst(2).first?.count ?? 0 }.max() ?? 0
         #expect(!block.contains(String(repeating: "\t", count: widestName / 8 + 3)), "padding follows the widest name")
         let full = try await HTTPClient.get(server.url("/debug/pprof/goroutine?debug=1&names=full"))
-        #expect(full.text.contains("\tPMPTests.parkedInTestFunction(PMPTests.TestThread) -> ()\t"))
+        #expect(full.text.contains("\tPMPTestSupport.parkedInTestFunction(PMPTestSupport.TestThread) -> ()\t"))
 
         let url = server.url("/debug/pprof/goroutine")
         let run = try Self.goToolPprof(["-top", "-nodecount=1000", url])
