@@ -143,7 +143,7 @@ let package = Package(
         .target(
             name: "PMPTracing",
             dependencies: [
-                "PMP",
+                "PMPProcessTable",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
@@ -179,7 +179,8 @@ let package = Package(
                            .product(name: "InMemoryLogging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Tracing", package: "swift-distributed-tracing"),
-                           .product(name: "Instrumentation", package: "swift-distributed-tracing")],
+                           .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")],
             exclude: ["Fixtures"]
         ),
     ]
