@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// A running `pmp-demo`: started with real arguments, driven with real signals, its stderr kept in a file.
+/// A running `pmp-demo` (or `pmp-lifecycle-demo`, which prints the same startup lines): started with real
+/// arguments, driven with real signals, its stderr kept in a file.
 final class DemoProcess: @unchecked Sendable {
     let process = Process()
     let stderrPath: String
@@ -11,16 +12,20 @@ final class DemoProcess: @unchecked Sendable {
     /// The lines between the pid and "ready": with --serve and --pmp, `serving URL` and `pmp URL`.
     private(set) var startupLines: [String] = []
 
-    static var executable: String {
+    static var executable: String { executable(named: "pmp-demo") }
+
+    /// A product built beside the test bundle.
+    static func executable(named name: String) -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("pmp-demo").path
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     /// `standardError`: where the demo's stderr goes instead of the file behind `stderr` (a pipe, say).
-    init(_ arguments: [String], environment: [String: String] = [:], standardError: Any? = nil) throws {
-        stderrPath = NSTemporaryDirectory() + "pmp-demo-\(UUID().uuidString).stderr"
+    init(_ arguments: [String], executableName: String = "pmp-demo", environment: [String: String] = [:],
+         standardError: Any? = nil) throws {
+        stderrPath = NSTemporaryDirectory() + "\(executableName)-\(UUID().uuidString).stderr"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.executableURL = URL(fileURLWithPath: Self.executable(named: executableName))
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -67,6 +72,15 @@ final class DemoProcess: @unchecked Sendable {
     }
 
     var isAlive: Bool { process.isRunning && kill(pid, 0) == 0 }
+
+    /// The exit status once the process has exited, waiting at most `timeout` seconds; nil if it still runs.
+    func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+    }
 
     func signal(_ signo: Int32) { kill(pid, signo) }
 
