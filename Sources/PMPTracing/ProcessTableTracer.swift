@@ -80,6 +80,8 @@ public struct ProcessTableTracer: Tracer {
                                 downstream: forwarded, limits: limits, budget: budget)
     }
 
+    /// Forwarded: the table itself has nothing to flush. (Deprecated in swift-distributed-tracing, still required.)
+    @available(*, deprecated)
     public func forceFlush() { downstream?.forceFlush() }
 
     public func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier,
