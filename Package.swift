@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "pmp-aggregate", targets: ["pmp-aggregate"]),
         .executable(name: "pmp", targets: ["pmp"]),
         .executable(name: "pmp-attach", targets: ["pmp-attach"]),
+        .executable(name: "pmp-lifecycle-demo", targets: ["pmp-lifecycle-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -99,6 +100,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A ServiceGroup with the server, the trigger and a traced worker: what the lifecycle test stops with SIGTERM.
+        .executableTarget(
+            name: "pmp-lifecycle-demo",
+            dependencies: [
+                "PMP",
+                "PMPServer",
+                "PMPServiceLifecycle",
+                "PMPTracing",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // HTTP endpoints on SwiftNIO, on an event loop of their own.
         .target(
             name: "PMPServer",
@@ -143,7 +157,7 @@ let package = Package(
         .target(
             name: "PMPTracing",
             dependencies: [
-                "PMP",
+                "PMPProcessTable",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
@@ -186,15 +200,17 @@ var testTargets: [Target] {
         "PMPTestSupport", "PMP", "PMPProfiles", "PMPAggregate", "PMPProcessTable", "PMPSupport", "PMPClient",
         "PMPServer", "PMPCommands", "CPMPCapture", "PMPAttach", "PMPPyroscope", "PMPServiceLifecycle", "PMPTracing",
         // The executables the tests start.
-        "pmp-demo", "pmp-aggregate", "pmp", "pmp-attach",
+        "pmp-demo", "pmp-aggregate", "pmp", "pmp-attach", "pmp-lifecycle-demo",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "InMemoryLogging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Tracing", package: "swift-distributed-tracing"),
         .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+        .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
     ]
     return ["PMPSupportTests", "PMPProfilesTests", "PMPAggregateTests", "PMPProcessTableTests", "PMPTests",
-            "PMPAttachTests", "PMPServerTests", "PMPPyroscopeTests", "PMPCommandsTests", "EndToEndTests"]
+            "PMPAttachTests", "PMPServerTests", "PMPPyroscopeTests", "PMPTracingTests", "PMPServiceLifecycleTests",
+            "PMPCommandsTests", "EndToEndTests"]
         .map { Target.testTarget(name: $0, dependencies: modules) }
 }
 

@@ -14,6 +14,9 @@ let package = Package(
         .package(path: "../PMPIntegrationTesting"),
         .package(url: "https://github.com/vapor/vapor", from: "4.122.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Already in Vapor's graph: the tests' client, whose requests are traced.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         .target(
@@ -29,6 +32,9 @@ let package = Package(
             dependencies: [
                 "PMPVapor",
                 .product(name: "PMPServer", package: "swift-pmp"),
+                .product(name: "PMPTracing", package: "swift-pmp"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "PMPIntegrationTesting", package: "PMPIntegrationTesting"),
                 .product(name: "Vapor", package: "vapor"),
             ]

@@ -27,12 +27,13 @@ package struct ProcessListing: Sendable {
         var statusTime: String?
         var status: String?
         var cancelling: Bool?
+        var parent: FlexibleID?
 
         var listed: ListedProcess {
             ListedProcess(id: id.text, attributes: (attrs ?? []).map { ($0.name, $0.value) },
                           startTime: procTime.flatMap(RFC3339.nanosecondsSinceEpoch),
                           statusTime: statusTime.flatMap(RFC3339.nanosecondsSinceEpoch),
-                          status: status ?? "", cancelling: cancelling ?? false)
+                          status: status ?? "", cancelling: cancelling ?? false, parentID: parent?.text)
         }
     }
 
@@ -73,4 +74,6 @@ package struct ListedProcess: Sendable {
     package var statusTime: Int64?
     package var status: String
     package var cancelling: Bool
+    /// The entry this one is part of (swift-pmp's `parent`, a span's parent span); nil for pm's entries.
+    package var parentID: String? = nil
 }

@@ -8,6 +8,8 @@ final class ProcessEntry: Sendable {
     let sequence: UInt64
     let startTime: WallTime
     let forbidsCancel: Bool
+    /// The id of the entry whose work this one is part of (a span's parent span), nil for top-level work.
+    let parentID: String?
     private let state: Mutex<State>
     /// The task running the work, while it runs in its caller's task (`ProcessHandle.withCurrentTask`). A lock of
     /// its own: cancelling a task runs its cancellation handlers at once, and they may come back to `state`.
@@ -23,9 +25,11 @@ final class ProcessEntry: Sendable {
         var isFinished = false
     }
 
-    init(id: String, sequence: UInt64, attributes: [String: AttributeValue], forbidsCancel: Bool, historyLimit: Int) {
+    init(id: String, sequence: UInt64, attributes: [String: AttributeValue], forbidsCancel: Bool, historyLimit: Int,
+         parentID: String? = nil) {
         self.id = id
         self.sequence = sequence
+        self.parentID = parentID
         let start = WallTime.now()
         startTime = start
         self.forbidsCancel = forbidsCancel
@@ -124,7 +128,7 @@ final class ProcessEntry: Sendable {
             return ProcessRecord(
                 id: id, attributes: state.attributes, startTime: startTime, status: current.status,
                 statusTime: current.time, forbidsCancel: forbidsCancel, isCancelRequested: state.cancelRequested,
-                cancelMessage: state.cancelMessage, isFinished: state.isFinished)
+                cancelMessage: state.cancelMessage, isFinished: state.isFinished, parentID: parentID)
         }
     }
 

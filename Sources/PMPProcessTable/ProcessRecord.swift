@@ -15,6 +15,9 @@ public struct ProcessRecord: Sendable, Hashable {
     public let cancelMessage: String
     /// It left the table already: kept among the recently finished entries.
     public let isFinished: Bool
+    /// The id of the entry this one's work is part of (`ProcessTable.register(parentID:)`), nil for top-level work.
+    /// The parent may have finished already, or be gone from the table.
+    public internal(set) var parentID: String? = nil
 
     /// Cancel requested and the work still running: pm's `cancelling`.
     public var isCancelling: Bool { isCancelRequested && !isFinished }

@@ -78,13 +78,17 @@ public final class ProcessTable: Sendable {
     /// `finish(throwing:)`; a handle released unfinished ends the entry as failed. Prefer `run`, which does all this.
     ///
     /// To make cancel requests cancel the work, give the handle what cancels it: `handle.onCancel { task.cancel() }`.
-    public func register(attributes: [String: AttributeValue] = [:], forbidsCancel: Bool = false) -> ProcessHandle {
+    ///
+    /// `parentID` names the entry this work is part of (a span's parent span, the request a query runs for); it is
+    /// listed as `parent` and not checked: the parent may finish first.
+    public func register(attributes: [String: AttributeValue] = [:], parentID: String? = nil,
+                         forbidsCancel: Bool = false) -> ProcessHandle {
         let entry = state.withLock { state in
             let sequence = state.nextSequence
             state.nextSequence += 1
             let entry = ProcessEntry(
                 id: idPrefix + String(sequence, radix: 36), sequence: sequence, attributes: attributes,
-                forbidsCancel: forbidsCancel, historyLimit: historyLimit)
+                forbidsCancel: forbidsCancel, historyLimit: historyLimit, parentID: parentID)
             state.inFlight[entry.id] = entry
             return entry
         }

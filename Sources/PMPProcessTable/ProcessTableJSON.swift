@@ -23,6 +23,10 @@ import PMPSupport
 /// When an entry's history outgrew the table's limit, the history shows where changes were dropped with one
 /// line of its own after the first: `{"ts": <the latest dropped change>, "status": "[N statuses dropped]"}`.
 /// Finished entries (listed only when asked) carry their final status and `cancelling` false.
+///
+/// An entry registered with a parent (a span's entry, `ProcessTable.register(parentID:)`) also has
+/// `"parent": "<id of the parent entry>"`, after `status`; left out otherwise. pm has no such key: Go's
+/// `encoding/json`, like pm's own client, ignores keys its struct does not name, so pm readers still read the list.
 public enum ProcessTableJSON {
     public static func processList(_ records: [ProcessRecord], serverTime: WallTime = .now()) -> [UInt8] {
         var json = JSONWriter(reservingCapacity: 64 + records.count * 192)
@@ -52,6 +56,10 @@ public enum ProcessTableJSON {
             json.time(record.statusTime)
             json.key("status")
             json.string(record.status)
+            if let parentID = record.parentID {
+                json.key("parent")
+                json.string(parentID)
+            }
             if record.isCancelling {
                 json.key("cancelling")
                 json.bool(true)

@@ -47,6 +47,8 @@ final class ConnectionGuard: ChannelDuplexHandler {
     private var readHeldBack = false
     /// When bytes last came in or an answer went out: the connection quiet longest is evicted first.
     private(set) var lastActivity = NIODeadline.now()
+    /// The server is stopping gracefully: answers say `Connection: close`, and the connection closes once idle.
+    private(set) var isDraining = false
 
     init(limits: PMPServerLimits, registry: ConnectionRegistry) {
         self.limits = limits
@@ -178,6 +180,18 @@ final class ConnectionGuard: ChannelDuplexHandler {
         guard responsesOwed == 0, phase == .responding else { return }
         phase = .idle
         startIdleTimer()
+    }
+
+    // MARK: - Graceful stop
+
+    /// The server stops gracefully: closes the connection now when no request is in progress; otherwise the
+    /// request goes on, its answer says `Connection: close`, and the connection closes after it.
+    func drain() {
+        isDraining = true
+        guard phase == .idle, let context else { return }
+        rejected = true
+        cancelTimer()
+        context.close(promise: nil)
     }
 
     // MARK: - Eviction

@@ -15,6 +15,11 @@ final class ConnectionRegistry {
 
     func remove(_ connection: ConnectionGuard) { connections.removeValue(forKey: ObjectIdentifier(connection)) }
 
+    /// Closes the idle connections and lets the others close after their answers (a graceful stop).
+    func drainAll() {
+        for connection in Array(connections.values) { connection.drain() }
+    }
+
     /// Evicts one connection to make room; false when every connection is busy.
     func evictOne() -> Bool {
         var best: ConnectionGuard?

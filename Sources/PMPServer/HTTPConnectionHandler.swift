@@ -261,7 +261,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         handlerTimer = nil
         lifetime.end()
         state = .idle
-        write(response, version: exchange.version, keepAlive: exchange.keepAlive && !response.closesConnection,
+        write(response, version: exchange.version,
+              keepAlive: exchange.keepAlive && !response.closesConnection && !connectionGuard.isDraining,
               isHead: exchange.isHead, context: context)
     }
 

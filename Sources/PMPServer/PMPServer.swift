@@ -109,13 +109,7 @@ public final class PMPServer: Sendable {
 
     /// Stops listening and closes connections. Profiles being taken are stopped and their requests dropped.
     public func stop() {
-        let first = stopped.withLock { stopped -> Bool in
-            defer { stopped = true }
-            return !stopped
-        }
-        guard first else { return }
-        core.profiles.stopAll()
-        core.gate.close()
+        guard beginStop() else { return }
         if group.next().inEventLoop {
             // Called from a handler: the loop cannot wait for itself.
             channel.close(promise: nil)
@@ -125,6 +119,46 @@ public final class PMPServer: Sendable {
             try? group.syncShutdownGracefully()
         }
         if case .unix(let path) = address { _ = unlink(path) }
+    }
+
+    /// Stops gracefully: stops accepting connections at once and closes the idle ones; requests being answered
+    /// (a capture, a profile) go on for at most `gracePeriod`, their answers say `Connection: close`, and their
+    /// connections close after them. Whatever is still open then is cut as by `stop()`. Returns how many
+    /// connections were cut. The task's cancellation ends the wait early.
+    @discardableResult
+    public func stop(gracePeriod: Duration) async -> Int {
+        guard !stopped.withLock({ $0 }) else { return 0 }
+        let loop = group.next()
+        let core = core
+        // Stop accepting first, so that the connections counted below are all there will be.
+        try? await channel.close()
+        let openConnections: @Sendable () async -> Int = {
+            (try? await loop.submit { core.connections.count }.get()) ?? 0
+        }
+        _ = try? await loop.submit { core.connections.drainAll() }.get()
+        let deadline = ContinuousClock.now + gracePeriod
+        var open = await openConnections()
+        while open > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+            open = await openConnections()
+        }
+        guard beginStop() else { return open }
+        // As stop(), without blocking the caller's thread while the loop shuts down.
+        try? await group.shutdownGracefully()
+        if case .unix(let path) = address { _ = unlink(path) }
+        return open
+    }
+
+    /// Marks the server stopped and stops what runs off the loop; false when it was stopped already.
+    private func beginStop() -> Bool {
+        let first = stopped.withLock { stopped -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return false }
+        core.profiles.stopAll()
+        core.gate.close()
+        return true
     }
 
     deinit { stop() }

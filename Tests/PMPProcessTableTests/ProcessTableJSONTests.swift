@@ -1,6 +1,7 @@
 import Foundation
 @testable import PMP
 @testable import PMPAggregate
+import PMPClient
 @testable import PMPProcessTable
 @testable import PMPProfiles
 @testable import PMPSupport
@@ -10,6 +11,29 @@ import Testing
 @Suite("process table: pm JSON") struct ProcessTableJSONTests {
     static func object(_ bytes: [UInt8]) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+    }
+
+    @Test("an entry registered with a parent has `parent` after `status`, in flight and finished; others have no such key")
+    func parentKey() throws {
+        let table = ProcessTable()
+        let request = table.register(attributes: ["uri": "/work"])
+        let query = table.register(attributes: ["sql": "SELECT 1"], parentID: request.id)
+        #expect(table.process(id: query.id)?.parentID == request.id)
+        #expect(table.process(id: request.id)?.parentID == nil)
+
+        let text = String(decoding: table.processListJSON(), as: UTF8.self)
+        #expect(text.contains(#""status":"init","parent":"\#(request.id)"}"#), "\(text)")
+        let procs = try #require(try Self.object(table.processListJSON())["procs"] as? [[String: Any]])
+        #expect(procs.count == 2)
+        #expect(procs[0]["parent"] == nil)
+        #expect(procs[1]["parent"] as? String == request.id)
+
+        query.finish()
+        request.finish()
+        let finished = try #require(try Self.object(table.processListJSON(includingFinished: true))["procs"] as? [[String: Any]])
+        #expect(finished.first { $0["id"] as? String == query.id }?["parent"] as? String == request.id)
+        let listed = try ProcessListing.decode(table.processListJSON(includingFinished: true))
+        #expect(listed.processes.map(\.parentID) == [nil, request.id], "pmp's reader keeps it")
     }
 
     @Test("GET /procs: pm's keys, attrs as name/value pairs of any JSON type, Go times, cancelling when pending")

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A running `pmp-demo`: started with real arguments, driven with real signals, its stderr kept in a file.
+/// A running `pmp-demo` (or `pmp-lifecycle-demo`, which prints the same startup lines): started with real
+/// arguments, driven with real signals, its stderr kept in a file.
 package final class DemoProcess: @unchecked Sendable {
     package let process = Process()
     package let stderrPath: String
@@ -10,16 +11,20 @@ package final class DemoProcess: @unchecked Sendable {
     /// The lines between the pid and "ready": with --serve and --pmp, `serving URL` and `pmp URL`.
     package private(set) var startupLines: [String] = []
 
-    package static var executable: String {
+    package static var executable: String { executable(named: "pmp-demo") }
+
+    /// A product built beside the test bundle.
+    package static func executable(named name: String) -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("pmp-demo").path
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     /// `standardError`: where the demo's stderr goes instead of the file behind `stderr` (a pipe, say).
-    package init(_ arguments: [String], environment: [String: String] = [:], standardError: Any? = nil) throws {
-        stderrPath = NSTemporaryDirectory() + "pmp-demo-\(UUID().uuidString).stderr"
+    package init(_ arguments: [String], executableName: String = "pmp-demo", environment: [String: String] = [:],
+                 standardError: Any? = nil) throws {
+        stderrPath = NSTemporaryDirectory() + "\(executableName)-\(UUID().uuidString).stderr"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.executableURL = URL(fileURLWithPath: Self.executable(named: executableName))
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -68,6 +73,15 @@ package final class DemoProcess: @unchecked Sendable {
     }
 
     package var isAlive: Bool { process.isRunning && kill(pid, 0) == 0 }
+
+    /// The exit status once the process has exited, waiting at most `timeout` seconds; nil if it still runs.
+    package func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+    }
 
     package func signal(_ signo: Int32) { kill(pid, signo) }
 
