@@ -11,6 +11,10 @@ import Testing
         let busy = 2
         let demo = try DemoProcess(["--threads", "\(threads)", "--busy", "\(busy)", "--tasks", "3"])
         defer { demo.stop() }
+        // The lock waiters checked below are parked on their locks before the dump, not on their way there.
+        let blocking = threads - busy
+        try demo.waitForFutexWaiters(named: "mutex-", count: (blocking + 2) / 4)
+        try demo.waitForFutexWaiters(named: "swift-mutex-", count: 2)
         demo.signal(SIGUSR1)
         let text = try demo.waitForDumps(1)
         let dumps = DumpParser.parse(text)
@@ -20,7 +24,6 @@ import Testing
         #expect(dump.snapshot.pid == demo.pid)
 
         // Workers: busy first, then round-robin over the four blocking kinds.
-        let blocking = threads - busy
         let expected: [(function: String, reason: WaitReason, count: Int)] = [
             ("Workers.spinningOnCPU()", .running, busy),
             ("Workers.blockedInConditionWait()", .conditionWait, (blocking + 3) / 4),

@@ -48,10 +48,27 @@ import Testing
         #expect(!text.stdout.contains("pmp_demo.Workers"), "short names by default")
         #expect(DumpParser.parse(full.stdout).count == 1)
 
+        // --group folds one capture's threads: every thread of that capture is in exactly one group. (Checked
+        // against the grouped capture's own count: the demo's pool threads come and go between two captures.)
         let grouped = try PMPTool.run(["dump", endpoint, "--format", "json", "--group"])
-        let groups = try #require((try JSONSerialization.jsonObject(with: Data(grouped.stdout.utf8)) as? [String: Any])?["groups"]
-            as? [[String: Any]])
-        #expect(groups.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } == threads.count)
+        #expect(grouped.status == 0, "stderr: \(grouped.stderr)")
+        let groupedObject = try #require(try JSONSerialization.jsonObject(with: Data(grouped.stdout.utf8)) as? [String: Any])
+        let groups = try #require(groupedObject["groups"] as? [[String: Any]])
+        let groupedThreads = groups.flatMap { $0["threads"] as? [[String: Any]] ?? [] }
+        let capturedCount = try #require(groupedObject["threadCount"] as? Int)
+        #expect(object["threadCount"] as? Int == threads.count, "threadCount counts the threads listed")
+        #expect(groups.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } == capturedCount)
+        #expect(groupedThreads.count == capturedCount)
+        #expect(Set(groupedThreads.compactMap { $0["tid"] as? Int }).count == capturedCount, "no thread in two groups")
+        // The demo's own threads live as long as it does: each is in both captures.
+        let workers = { (list: [[String: Any]]) in
+            Set(list.filter { thread in
+                let name = thread["name"] as? String ?? ""
+                return name == "main" || name.hasSuffix("lock-holder")
+                    || ["cond-", "mutex-", "sleep-", "read-"].contains { name.hasPrefix($0) }
+            }.compactMap { $0["tid"] as? Int })
+        }
+        #expect(workers(threads).count >= 6 && workers(threads) == workers(groupedThreads))
 
         let port = try DeadEndpoints.refusingPort()
         let dead = try PMPTool.run(["dump", "127.0.0.1:\(port)"])

@@ -1,3 +1,4 @@
+import CPMPCapture
 import Foundation
 
 /// A running `pmp-demo` (or `pmp-lifecycle-demo`, which prints the same startup lines): started with real
@@ -86,6 +87,44 @@ package final class DemoProcess: @unchecked Sendable {
     package func signal(_ signo: Int32) { kill(pid, signo) }
 
     package var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until `count` threads whose names start with `prefix` sleep in the futex system call, as
+    /// /proc/PID/task/TID/syscall shows: "ready" comes when the demo's lock waiters are started, and a dump
+    /// taken before they reach their wait (a slow machine, a sanitizer) finds them on their way to it.
+    package func waitForFutexWaiters(named prefix: String, count: Int, timeout: Double = 30) throws {
+        let futex = Int(pmp_futex_syscall_number())
+        let deadline = Date().addingTimeInterval(timeout)
+        var waiting: [String] = []
+        while Date() < deadline {
+            waiting = []
+            for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+                let base = "/proc/\(pid)/task/\(tid)/"
+                let name = Self.procFile(base + "comm").trimmingCharacters(in: .newlines)
+                // "NUMBER ARGS..." while asleep in a system call, "running" or "-1 ..." otherwise.
+                guard name.hasPrefix(prefix),
+                      Int(Self.procFile(base + "syscall").prefix { $0 != " " }) == futex else { continue }
+                waiting.append(name)
+            }
+            if waiting.count >= count { return }
+            usleep(10_000)
+        }
+        throw DemoError.timeout("waiting for \(count) \(prefix)* threads in futex; there: \(waiting)")
+    }
+
+    private static func procFile(_ path: String) -> String {
+        // /proc files have no size: read until the end.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 512)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     /// Waits until stderr holds `count` complete dumps (their `end` lines).
     @discardableResult

@@ -36,7 +36,10 @@ final class TaskScanner {
             size += (bytes + 4095) & ~4095
             return offset
         }
-        let readerOffset = reserve(MemoryLayout<pmp_memory_reader>.stride + MemoryLayout<pmp_task_runtime>.stride)
+        // The runtime record holds 64-bit fields: it starts at its own alignment past the 4-byte reader.
+        let runtimeAlignment = MemoryLayout<pmp_task_runtime>.alignment
+        let runtimeOffset = (MemoryLayout<pmp_memory_reader>.stride + runtimeAlignment - 1) & ~(runtimeAlignment - 1)
+        let readerOffset = reserve(runtimeOffset + MemoryLayout<pmp_task_runtime>.stride)
         let chunkOffset = reserve(Self.chunkSize)
         let regionOffset = reserve(Self.regionCapacity * MemoryLayout<pmp_region>.stride)
         let candidateOffset = reserve(Self.candidateCapacity * 8)
@@ -50,7 +53,7 @@ final class TaskScanner {
         workspaceSize = size
         reader = (mapped + readerOffset).bindMemory(to: pmp_memory_reader.self, capacity: 1)
         reader.pointee = pmp_memory_reader(pid: pid)
-        runtime = (mapped + readerOffset + MemoryLayout<pmp_memory_reader>.stride)
+        runtime = (mapped + readerOffset + runtimeOffset)
             .bindMemory(to: pmp_task_runtime.self, capacity: 1)
         pmp_task_runtime_read(runtime)
         layout = pmp_task_layout_find(runtime)
