@@ -91,7 +91,8 @@ public final class PyroscopeExporter: Sendable {
         let collector = beginStop()
         collector?.requestStop()
         let deadline = ContinuousClock.now + configuration.flushTimeout
-        while !isDrained, ContinuousClock.now < deadline {
+        // A cancelled task's sleep returns at once: the wait ends instead of spinning.
+        while !isDrained, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(5))
         }
         finishStop()

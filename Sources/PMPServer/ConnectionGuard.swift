@@ -179,6 +179,11 @@ final class ConnectionGuard: ChannelDuplexHandler {
         responsesOwed = max(0, responsesOwed - 1)
         guard responsesOwed == 0, phase == .responding else { return }
         phase = .idle
+        // An answer written before the stop began may have promised keep-alive: the stop closes it now.
+        if isDraining {
+            drain()
+            return
+        }
         startIdleTimer()
     }
 

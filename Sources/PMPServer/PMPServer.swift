@@ -24,6 +24,7 @@ public final class PMPServer: Sendable {
     private let core: ServerCore
     private let address: ListenAddress
     private let stopped = Mutex(false)
+    private let draining = Mutex(false)
 
     private init(group: MultiThreadedEventLoopGroup, channel: any Channel, core: ServerCore, address: ListenAddress) {
         self.group = group
@@ -127,20 +128,23 @@ public final class PMPServer: Sendable {
     /// connections were cut. The task's cancellation ends the wait early.
     @discardableResult
     public func stop(gracePeriod: Duration) async -> Int {
-        guard !stopped.withLock({ $0 }) else { return 0 }
+        // One graceful stop at a time; a second call, or one after stop(), returns at once.
+        let claimed = draining.withLock { draining -> Bool in
+            defer { draining = true }
+            return !draining
+        }
+        guard claimed, !stopped.withLock({ $0 }) else { return 0 }
         let loop = group.next()
         let core = core
         // Stop accepting first, so that the connections counted below are all there will be.
         try? await channel.close()
-        let openConnections: @Sendable () async -> Int = {
-            (try? await loop.submit { core.connections.count }.get()) ?? 0
-        }
-        _ = try? await loop.submit { core.connections.drainAll() }.get()
+        // Not waited for: a stop() meanwhile shuts the loop down, and a task it never runs would never answer.
+        loop.execute { core.connections.drainAll() }
         let deadline = ContinuousClock.now + gracePeriod
-        var open = await openConnections()
-        while open > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+        var open = core.openConnectionCount
+        while open > 0, ContinuousClock.now < deadline, !Task.isCancelled, !stopped.withLock({ $0 }) {
             try? await Task.sleep(for: .milliseconds(10))
-            open = await openConnections()
+            open = core.openConnectionCount
         }
         guard beginStop() else { return open }
         // As stop(), without blocking the caller's thread while the loop shuts down.

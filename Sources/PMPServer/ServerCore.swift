@@ -50,6 +50,9 @@ final class ServerCore: Sendable {
         return loopState.connections
     }
 
+    /// The number of open connections, from any thread.
+    var openConnectionCount: Int { loopState.connections.openCount }
+
     /// Call on the loop.
     var budget: AnswerBudget {
         gate.loop.preconditionInEventLoop()

@@ -73,19 +73,25 @@ public final class ProcessTableSpan: Span {
     }
 
     public var attributes: SpanAttributes {
-        get { downstream?.attributes ?? state.withLock { $0.attributes } }
+        // A downstream span that does not record (a no-op tracer, a sampled-out span) keeps no attributes: read
+        // from it, each set would publish its own attribute alone.
+        get {
+            if let downstream, downstream.isRecording { return downstream.attributes }
+            return state.withLock { $0.attributes }
+        }
         set {
             // The full set goes downstream; the table gets its bounded part.
             downstream?.attributes = newValue
             state.withLock { state in
                 guard !state.isEnded else { return }
-                if downstream == nil { state.attributes = keptAttributes(of: newValue, sources: state.sources) }
+                state.attributes = keptAttributes(of: newValue, sources: state.sources)
                 publish(newValue, into: &state)
             }
         }
     }
 
-    public var isRecording: Bool { state.withLock { !$0.isEnded } && (downstream?.isRecording ?? true) }
+    /// The entry records until the span ends, whether or not the tracer downstream samples it.
+    public var isRecording: Bool { state.withLock { !$0.isEnded } }
 
     public func setStatus(_ status: SpanStatus) {
         state.withLock { state in
@@ -143,8 +149,12 @@ public final class ProcessTableSpan: Span {
     /// An event or error as the entry's status. Span entries forbid cancel, so `setStatus` throws only when the
     /// current task is cancelled, which the span's owner sees for itself.
     private func report(_ status: String) {
-        guard let handle, !state.withLock({ $0.isEnded }) else { return }
-        try? handle.setStatus(BoundedText.cut(status, toBytes: limits.maxStringBytes))
+        guard let handle else { return }
+        // Under the span's lock, so that an end() meanwhile cannot finish the entry between check and write.
+        state.withLock { state in
+            guard !state.isEnded else { return }
+            try? handle.setStatus(BoundedText.cut(status, toBytes: limits.maxStringBytes))
+        }
     }
 
     /// The attributes the entry shows, as (name set, name shown): those it shows already, while still set, then

@@ -12,10 +12,12 @@ public struct ProcessTableTracerLimits: Sendable, Hashable {
     public var maxArrayElements: Int
     /// Spans in flight with an entry of their own, for all spans of this tracer together. Beyond it spans are still
     /// forwarded (and end as usual there) but get no entry; their children name the nearest ancestor that has one.
+    /// With the defaults an entry holds at most ~70 KB of attributes (32 × 8 elements × 256 bytes, the worst
+    /// case; a few hundred bytes is usual), so the table's spans stay within ~140 MB even then.
     public var maxInFlightSpans: Int
 
-    public init(maxAttributes: Int = 32, maxStringBytes: Int = 256, maxNameBytes: Int = 64, maxArrayElements: Int = 16,
-                maxInFlightSpans: Int = 10_000) {
+    public init(maxAttributes: Int = 32, maxStringBytes: Int = 256, maxNameBytes: Int = 64, maxArrayElements: Int = 8,
+                maxInFlightSpans: Int = 2_000) {
         self.maxAttributes = max(0, maxAttributes)
         // Room for at least one character and the ellipsis.
         self.maxStringBytes = max(8, maxStringBytes)

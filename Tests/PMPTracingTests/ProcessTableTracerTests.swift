@@ -112,6 +112,23 @@ import Tracing
         #expect(spanParent == requestID)
     }
 
+    @Test("forwarding to a tracer that records nothing: the entry keeps every attribute and records until the end")
+    func forwardingToNoOp() throws {
+        let table = ProcessTable()
+        let span = ProcessTableTracer(table: table, forwardingTo: NoOpTracer()).startSpan("job", context: .topLevel)
+        #expect(span.isRecording)
+        span.attributes["a"] = 1
+        span.attributes["b"] = 2
+        span.attributes["c"] = "three"
+        span.addEvent("halfway")
+        let record = try #require(table.processes().first)
+        #expect(record.attributes == ["operation": "job", "a": 1, "b": 2, "c": "three"])
+        #expect(record.status == "halfway")
+        span.end()
+        #expect(!span.isRecording)
+        #expect(table.processes().isEmpty)
+    }
+
     @Test("span entries forbid cancel: the tracer has no task to stop")
     func cancelForbidden() async throws {
         let server = try TestServer()

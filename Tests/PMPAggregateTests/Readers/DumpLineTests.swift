@@ -35,6 +35,12 @@ import Testing
             #expect(LineScan.string(LineScan.slice(bytes, line.quotedHolderName!)) == #""holder, 1.5s""#)
             #expect(LineScan.string(LineScan.slice(bytes, line.name)) == #"a \"quoted\" [name]"#)
         }
+        // A negative time (what the renderer writes for one read from a hostile file) is a time too.
+        let negative = try #require(Self.withBytes(#"1 "x" [sleeping, -0.005s] state=S cpu=0.000s"#) { DumpLine.thread($0) })
+        Self.withBytes(#"1 "x" [sleeping, -0.005s] state=S cpu=0.000s"#) { bytes in
+            #expect(LineScan.string(LineScan.slice(bytes, negative.reason)) == "sleeping")
+            #expect(negative.blockedFor.map { LineScan.string(LineScan.slice(bytes, $0)) } == "-0.005")
+        }
         // A time that is not a number stays part of the reason; a holder that is not a tid refuses the line.
         let odd = try #require(Self.withBytes(#"1 "x" [custom, soon] state=S cpu=0.000s"#) { DumpLine.thread($0) })
         #expect(odd.blockedFor == nil)

@@ -187,10 +187,12 @@ package enum DumpLine {
         return nil
     }
 
-    /// `1.234s`: digits, an optional fraction, then `s` ending the range.
+    /// `1.234s`: an optional `-` (the renderer writes what a hostile file gave it), digits, an optional
+    /// fraction, then `s` ending the range.
     private static func isSeconds(_ line: Bytes, _ range: Range<Int>) -> Bool {
-        guard range.count >= 2, line[range.upperBound - 1] == UInt8(ascii: "s"),
-              let (_, afterInteger) = LineScan.decimal(line, from: range.lowerBound)
+        guard range.count >= 2, line[range.upperBound - 1] == UInt8(ascii: "s") else { return false }
+        let digitsStart = line[range.lowerBound] == UInt8(ascii: "-") ? range.lowerBound + 1 : range.lowerBound
+        guard let (_, afterInteger) = LineScan.decimal(line, from: digitsStart), afterInteger < range.upperBound
         else { return false }
         if afterInteger == range.upperBound - 1 { return true }
         guard line[afterInteger] == UInt8(ascii: ".") else { return false }
