@@ -101,7 +101,20 @@ import Testing
     /// in /proc/net/tcp, a socket closed by its process keeps its line while the kernel sends what is left, with
     /// inode 0 (as does one not accepted yet).
     static func serverEndIsOpen(serverPort: Int, clientPort: Int) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        // Read to the end: String(contentsOfFile:) gets only the first chunk of a /proc file, and a suite's
+        // closed sockets (TIME_WAIT) fill that chunk long before the hogs' lines.
+        let fd = open("/proc/net/tcp", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes += chunk[0..<count]
+        }
+        let table = String(decoding: bytes, as: UTF8.self)
         func hex(_ port: Int) -> String {
             let digits = String(port, radix: 16, uppercase: true)
             return ":" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
