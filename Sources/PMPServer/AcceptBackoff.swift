@@ -47,10 +47,10 @@ final class AcceptBackoff: ChannelInboundHandler {
         }
         paused = true
         try? options.setOption(.autoRead, value: false)
-        let retakeReserve = reserve < 0 && wait != .zero
         context.eventLoop.assumeIsolated().scheduleTask(in: wait) { [self] in
             paused = false
-            if retakeReserve { takeReserve() }
+            // Not right after spending it: the freed descriptor is the next accept's.
+            if wait != .zero { takeReserve() }
             try? context.channel.syncOptions?.setOption(.autoRead, value: true)
         }
     }

@@ -56,15 +56,14 @@ public struct DumpParser {
 
     /// Feeds one line (without its terminator); returns the dumps it completed.
     public mutating func feed<S: StringProtocol>(_ rawLine: S) -> [ParsedDump] where S.SubSequence == Substring {
+        // The line's own bytes when they are contiguous (a native string's), a copy only otherwise.
+        if let dumps = rawLine.utf8.withContiguousStorageIfAvailable({ feed(bytes: $0) }) { return dumps }
         var line = String(rawLine)
-        return line.withUTF8 { bytes in
-            var bytes = bytes
-            if bytes.last == UInt8(ascii: "\r") { bytes = LineScan.slice(bytes, 0..<bytes.count - 1) }
-            return feed(bytes: bytes)
-        }
+        return line.withUTF8 { feed(bytes: $0) }
     }
 
-    private mutating func feed(bytes line: DumpLine.Bytes) -> [ParsedDump] {
+    private mutating func feed(bytes: DumpLine.Bytes) -> [ParsedDump] {
+        let line = bytes.last == UInt8(ascii: "\r") ? LineScan.slice(bytes, 0..<bytes.count - 1) : bytes
         guard let tag = DumpLine.firstTag(line), tag.pid <= Int(Int32.max) else { return [] }
         let key = Key(pid: Int32(tag.pid), sequence: tag.sequence)
         let body = LineScan.suffix(line, from: tag.bodyStart)
