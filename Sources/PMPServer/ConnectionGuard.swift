@@ -196,7 +196,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
         guard phase == .idle, let context else { return }
         rejected = true
         cancelTimer()
-        context.close(promise: nil)
+        RawRefusal.close(context: context, registry: registry)
     }
 
     // MARK: - Eviction
@@ -212,16 +212,17 @@ final class ConnectionGuard: ChannelDuplexHandler {
         }
     }
 
-    /// Closes the connection to make room for a new one: quietly when no request is in progress, with 503 when
-    /// the head of one is arriving.
+    /// Closes the connection to make room for a new one: quietly when it is idle between requests, with 503 when
+    /// the head of one is arriving or it has not been heard from yet (its request may be on its way, or already
+    /// waiting unread). Either way gracefully, never with a reset.
     func evict() {
         guard let context else { return }
         switch phase {
-        case .idle:
+        case .idle where !fresh:
             rejected = true
             cancelTimer()
-            context.close(promise: nil)
-        case .receiving, .responding:
+            RawRefusal.close(context: context, registry: registry)
+        case .idle, .receiving, .responding:
             reject(.serviceUnavailable, "the server is full and this request was the slowest to arrive; try again")
         }
     }
@@ -253,7 +254,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
         switch phase {
         case .idle:
             rejected = true
-            context.close(promise: nil)
+            RawRefusal.close(context: context, registry: registry)
         case .receiving:
             let limit = scanningHead ? min(limits.headerTimeout, limits.requestTimeout) : limits.requestTimeout
             let what = scanningHead ? "the request headers" : "the request"

@@ -23,20 +23,34 @@ enum RawRefusal {
 
     /// Writes `bytes` on `context` and closes its connection gracefully. Call on the connection's loop.
     static func send(_ bytes: [UInt8], context: ChannelHandlerContext, registry: ConnectionRegistry) {
-        let channel = context.channel
-        let buffer = channel.allocator.buffer(bytes: bytes)
+        let buffer = context.channel.allocator.buffer(bytes: bytes)
         context.writeAndFlush(NIOAny(buffer)).assumeIsolated().whenComplete { result in
-            guard case .success = result, registry.lingering < maxLingering else {
+            guard case .success = result else {
                 context.close(promise: nil)
                 return
             }
-            registry.lingering += 1
-            channel.closeFuture.assumeIsolated().whenComplete { _ in registry.lingering -= 1 }
-            context.close(mode: .output, promise: nil)
-            let deadline = context.eventLoop.assumeIsolated().scheduleTask(in: lingerTime) { context.close(promise: nil) }
-            channel.closeFuture.assumeIsolated().whenComplete { _ in deadline.cancel() }
-            // The handlers above may hold reads back (a request was in progress): ask for input here.
-            context.read()
+            linger(context: context, registry: registry)
         }
+    }
+
+    /// Closes a connection without an answer, gracefully: a request the client sent meanwhile is read and
+    /// discarded rather than left unread, which would make the system reset the connection. Call on the loop.
+    static func close(context: ChannelHandlerContext, registry: ConnectionRegistry) {
+        linger(context: context, registry: registry)
+    }
+
+    private static func linger(context: ChannelHandlerContext, registry: ConnectionRegistry) {
+        let channel = context.channel
+        guard channel.isActive, registry.lingering < maxLingering else {
+            context.close(promise: nil)
+            return
+        }
+        registry.lingering += 1
+        channel.closeFuture.assumeIsolated().whenComplete { _ in registry.lingering -= 1 }
+        context.close(mode: .output, promise: nil)
+        let deadline = context.eventLoop.assumeIsolated().scheduleTask(in: lingerTime) { context.close(promise: nil) }
+        channel.closeFuture.assumeIsolated().whenComplete { _ in deadline.cancel() }
+        // The handlers above may hold reads back (a request was in progress): ask for input here.
+        context.read()
     }
 }

@@ -138,6 +138,33 @@ import Testing
         #expect(answered == 20)
     }
 
+    @Test("slow clients evicted for new ones are answered 503 or closed gracefully, never reset")
+    func evictedSlowClientsAreNotReset() throws {
+        let server = try TestServer(limits: PMPServerLimits(maxConnections: 16, headerTimeout: .seconds(1)))
+        // Each sends the start of a head at once: the server may evict a connection before it has read its bytes.
+        var slow: [RawConnection] = []
+        for _ in 0..<48 {
+            let connection = try RawConnection(port: server.port)
+            try? connection.send("GET /health HTTP/1.1\r\nX-")
+            slow.append(connection)
+        }
+        for _ in 0..<3 {
+            Thread.sleep(forTimeInterval: 0.2)
+            for connection in slow { try? connection.send("a") }
+        }
+        var resets = 0
+        var statuses: [Int: Int] = [:]
+        for connection in slow {
+            let (bytes, closed, reset) = connection.readUntilClosedNotingReset(timeout: 10)
+            if reset { resets += 1 }
+            if let response = RawResponse.parse(bytes) { statuses[response.status, default: 0] += 1 }
+            #expect(closed || reset)
+        }
+        #expect(resets == 0, "\(statuses)")
+        #expect(statuses[503, default: 0] >= 32, "\(statuses)")
+        #expect(statuses.values.reduce(0, +) == 48, "\(statuses)")
+    }
+
     @Test("a new connection that sends nothing is closed after the header timeout")
     func headerTimeoutForSilentConnection() throws {
         let server = try TestServer(limits: PMPServerLimits(headerTimeout: .milliseconds(500)))
