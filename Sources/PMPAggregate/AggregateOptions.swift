@@ -1,3 +1,5 @@
+import PMPProfiles
+
 /// What makes two frames "the same" when stacks are folded.
 public enum FoldKey: String, Sendable, Hashable, CaseIterable, Codable {
     /// The function name alone (arguments, addresses, files and lines ignored): the classic poor man's profiler.
@@ -25,6 +27,8 @@ public struct AggregateOptions: Sendable, Hashable {
     public var demangle: Bool
     /// Longest line read, in bytes; a longer line is skipped and counted as unplaced.
     public var maxLineLength: Int
+    /// Threads' stacks, Swift tasks' async backtraces, or both (the default). The others are counted, not kept.
+    public var kinds: StackKinds
 
     /// Frames kept per stack when `maxFrames` is not given: a stack of millions of frames costs no more.
     public static let defaultFrameLimit = 1024
@@ -36,7 +40,8 @@ public struct AggregateOptions: Sendable, Hashable {
     public var frameLimit: Int { maxFrames.map { max(0, $0) } ?? Self.defaultFrameLimit }
 
     public init(foldBy: FoldKey = .function, maxFrames: Int? = nil, byState: Bool = false, perProcess: Bool = false,
-                maxStacks: Int = 50_000, demangle: Bool = true, maxLineLength: Int = 64 * 1024) {
+                maxStacks: Int = 50_000, demangle: Bool = true, maxLineLength: Int = 64 * 1024,
+                kinds: StackKinds = .all) {
         self.foldBy = foldBy
         self.maxFrames = maxFrames
         self.byState = byState
@@ -44,5 +49,6 @@ public struct AggregateOptions: Sendable, Hashable {
         self.maxStacks = maxStacks
         self.demangle = demangle
         self.maxLineLength = maxLineLength
+        self.kinds = kinds
     }
 }

@@ -10,6 +10,11 @@ public struct AggregateReport: Sendable, Hashable {
     public var stacks: Int = 0
     /// Samples those stacks stand for (a counted stack stands for its count).
     public var samples: Int = 0
+    /// Of the stacks in the profile, the Swift tasks' async backtraces.
+    public var taskStacks: Int = 0
+    /// Stacks of the kind `AggregateOptions.kinds` left out (samples, for counted stacks): not in `stacks`.
+    public var threadStacksLeftOut: Int = 0
+    public var taskStacksLeftOut: Int = 0
     /// Distinct stacks after folding.
     public var distinctStacks: Int = 0
     /// Lines that belonged to a dump and were used.
@@ -60,9 +65,12 @@ public struct AggregateReport: Sendable, Hashable {
         if !formats.isEmpty { text += " (" + formats.joined(separator: ", ") + ")" }
         text += ", \(plural(stacksInProfile, "stack"))"
         if samplesInProfile != stacksInProfile { text += " (\(plural(samplesInProfile, "sample")))" }
+        if taskStacks > 0 { text += " (\(plural(taskStacks, "task")) among them)" }
         text += ", \(distinctStacks) distinct"
         text += "; \(plural(unplacedLines, "line")) could not be placed"
         if overlongLines > 0 { text += " (\(overlongLines) longer than the line limit)" }
+        if threadStacksLeftOut > 0 { text += "; \(plural(threadStacksLeftOut, "thread stack")) left out (tasks only)" }
+        if taskStacksLeftOut > 0 { text += "; \(plural(taskStacksLeftOut, "task stack")) left out (threads only)" }
         if emptyStacks > 0 { text += "; \(plural(emptyStacks, "stack")) without frames left out" }
         if droppedSamples > 0 {
             text += "; \(droppedSamples) samples dropped past the distinct-stack limit (\(plural(droppedStacks, "stack")))"

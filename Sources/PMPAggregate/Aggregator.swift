@@ -50,6 +50,9 @@ public final class Aggregator {
         report.dumps = table.dumpCounts()
         report.stacks = table.stacksRead
         report.samples = table.samples
+        report.taskStacks = table.taskStacksKept
+        report.threadStacksLeftOut = table.threadStacksLeftOut
+        report.taskStacksLeftOut = table.taskStacksLeftOut
         report.distinctStacks = table.distinctStacks
         report.dumpLines = dispatcher.dumpLines
         report.linesOutsideDumps = dispatcher.linesOutsideDumps

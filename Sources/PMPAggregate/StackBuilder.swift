@@ -1,3 +1,4 @@
+import PMPProfiles
 import PMPSupport
 /// The `StackSink` one reader feeds: collects the current stack's frame ids and hands the finished stack to the
 /// shared `StackTable`. Each reader has its own, so stacks of different formats may be open at the same time.
@@ -19,6 +20,8 @@ struct StackBuilder: StackSink {
     private let maxFrames: Int
     private let byState: Bool
     private let perProcess: Bool
+    private let kinds: StackKinds
+    private var isTask = false
     private let keepsLocations: Bool
 
     init(table: StackTable) {
@@ -26,6 +29,7 @@ struct StackBuilder: StackSink {
         maxFrames = table.options.frameLimit
         byState = table.options.byState
         perProcess = table.options.perProcess
+        kinds = table.options.kinds
         keepsLocations = table.keepsLocations
         key.reserveCapacity(64)
         if keepsLocations { locations.reserveCapacity(64) }
@@ -43,12 +47,27 @@ struct StackBuilder: StackSink {
 
     mutating func beginStack(format: DumpFormat, threadName: LineBytes?, state: LineBytes?, process: LineBytes?,
                              count: Int) {
+        begin(task: false, state: state, process: process, count: count)
+    }
+
+    mutating func beginTaskStack(format: DumpFormat, state: LineBytes?, process: LineBytes?) {
+        begin(task: true, state: state, process: process, count: 1)
+    }
+
+    private mutating func begin(task: Bool, state: LineBytes?, process: LineBytes?, count: Int) {
         if open { endStack() }
+        guard task ? kinds.includesTasks : kinds.includesThreads else {
+            // Not asked for: its frames are read past.
+            table.countLeftOut(task: task, count: max(1, count))
+            return
+        }
         open = true
+        isTask = task
         key.removeLast(key.count - 2)
         locations.removeAll(keepingCapacity: true)
         self.state = table.internState(state.map(bounded))
-        key[0] = byState ? self.state : -1
+        // A task and a thread never fold together, whatever their frames.
+        key[0] = byState ? self.state : (task ? -2 : -1)
         key[1] = perProcess ? table.internProcess(process.map(bounded)) : -1
         self.count = max(1, count)
         frameCount = 0
@@ -81,11 +100,11 @@ struct StackBuilder: StackSink {
         let frames = key.count - 2
         let count = count, incomplete = incomplete
         if droppedFrames > 0 { table.countCut(droppedFrames: droppedFrames) }
-        let state = state
+        let state = state, isTask = isTask
         key.withUnsafeBytes { key in
             locations.withUnsafeBufferPointer { locations in
                 table.addStack(key: key, frames: frames, count: count, incomplete: incomplete, state: state,
-                               locations: locations)
+                               locations: locations, task: isTask)
             }
         }
     }

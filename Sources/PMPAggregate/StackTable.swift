@@ -58,6 +58,11 @@ final class StackTable {
     /// Stacks cut to the frame limit, and the frames cut off them.
     @exclusivity(unchecked) private(set) var stacksCut = 0
     @exclusivity(unchecked) private(set) var framesDropped = 0
+    /// Stacks kept in the profile that are tasks' async backtraces.
+    @exclusivity(unchecked) private(set) var taskStacksKept = 0
+    /// Stacks of the kind `AggregateOptions.kinds` leaves out (not in `stacksRead`), threads and tasks.
+    @exclusivity(unchecked) private(set) var threadStacksLeftOut = 0
+    @exclusivity(unchecked) private(set) var taskStacksLeftOut = 0
     /// Names cut to `AggregateOptions.nameLimit` bytes.
     @exclusivity(unchecked) private(set) var namesTruncated = 0
 
@@ -74,6 +79,10 @@ final class StackTable {
     func countCut(droppedFrames: Int) {
         stacksCut += 1
         framesDropped += droppedFrames
+    }
+
+    func countLeftOut(task: Bool, count: Int) {
+        if task { taskStacksLeftOut += count } else { threadStacksLeftOut += count }
     }
 
     func countTruncatedName() {
@@ -153,7 +162,7 @@ final class StackTable {
 
     /// Counts a finished stack. `key` holds Int32s: state id, process id, then `frames` frame ids.
     func addStack(key: UnsafeRawBufferPointer, frames: Int, count: Int, incomplete: Bool, state: Int32 = -1,
-                  locations: UnsafeBufferPointer<Int32> = UnsafeBufferPointer(start: nil, count: 0)) {
+                  locations: UnsafeBufferPointer<Int32> = UnsafeBufferPointer(start: nil, count: 0), task: Bool = false) {
         stacksRead += 1
         samples += count
         if frames == 0 {
@@ -166,6 +175,7 @@ final class StackTable {
             droppedSamples += count
             return
         }
+        if task { taskStacksKept += 1 }
         let id = Int(found.id)
         if found.inserted {
             stackCounts.append(count)

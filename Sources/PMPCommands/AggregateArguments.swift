@@ -32,6 +32,12 @@ public struct AggregateArguments: ParsableArguments {
     @Flag(help: "Keep stacks of different processes apart (when the dump names its process).")
     public var perProcess = false
 
+    @Flag(help: "Fold only the Swift tasks' async backtraces of swift-pmp dumps, not the threads' stacks.")
+    public var tasksOnly = false
+
+    @Flag(help: "Fold only the threads' stacks (and the goroutines of Go dumps), not the Swift tasks.")
+    public var threadsOnly = false
+
     @Option(help: ArgumentHelp("What makes frames the same: the function name, function and file:line, or the address.",
                                valueName: "key"))
     public var foldBy: FoldKey = .function
@@ -50,6 +56,7 @@ public struct AggregateArguments: ParsableArguments {
     public func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one FILE, or - to read standard input") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
+        if tasksOnly && threadsOnly { throw ValidationError("--tasks-only and --threads-only cannot be given together") }
         if maxStacks < 1 { throw ValidationError("--max-stacks must be at least 1") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) can be read only once") }
     }
@@ -65,7 +72,8 @@ public struct AggregateArguments: ParsableArguments {
         defer { for input in inputs where input.descriptor != STDIN_FILENO { close(input.descriptor) } }
 
         let aggregator = Aggregator(options: AggregateOptions(foldBy: foldBy, maxFrames: frames, byState: byState,
-                                                              perProcess: perProcess, maxStacks: maxStacks))
+                                                              perProcess: perProcess, maxStacks: maxStacks,
+                                                              kinds: tasksOnly ? .tasks : threadsOnly ? .threads : .all))
         var progress = ProgressBar(totalBytes: inputs.allSatisfy { $0.size != nil } ? inputs.reduce(0) { $0 + ($1.size ?? 0) } : nil)
         do {
             for input in inputs {

@@ -24,6 +24,11 @@ public struct AggregateCommand: ParsableCommand {
             Frames fold by function: a frame shows the lines its own stacks were at (`at main.go:18, 22`), and \
             a stack the wait state of its samples (`[chan receive 100, select 50]`) when the dump gives one.
 
+            swift-pmp dumps list the Swift tasks after the threads: each task's async backtrace counts as a \
+            stack too, its state (`task suspended on continuation`, `task sleeping`, ...) as its wait state; a \
+            task never folds with a thread. --tasks-only folds only the tasks (where are the requests \
+            waiting?), --threads-only only the threads.
+
             The input streams: memory stays flat however large the files. A stack keeps at most 1024 frames \
             (or --frames N) and a name at most 4096 bytes; what is cut is counted. A progress bar shows on \
             stderr when it is a terminal; a summary line on stderr always ends the run: the stacks in the \
@@ -39,6 +44,8 @@ public struct AggregateCommand: ParsableCommand {
               pmp-aggregate --format folded gdb.txt | flamegraph.pl > flame.svg
               kubectl logs my-pod | pmp-aggregate --hide 'epoll_wait|_dispatch_worker' -
                   standard input, without the stacks of idle event loops and pool threads
+              pmp-aggregate --tasks-only --by-state app.log
+                  where the Swift tasks (the requests) are suspended, split by what they wait on
               pmp-aggregate --match Database --fold-by line --root-first stacks.txt
               pmp-aggregate -o profile.pb.gz dumps.log && go tool pprof -top profile.pb.gz
             """

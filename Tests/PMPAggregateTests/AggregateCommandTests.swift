@@ -221,6 +221,44 @@ import Testing
                 == ["[condition wait];wait": 1, "[mutex lock];wait": 1])
     }
 
+    @Test("a real dump's Swift tasks: folded with the threads, alone (--tasks-only) or left out (--threads-only)")
+    func tasksOfARealDump() throws {
+        let demo = try DemoProcess(["--threads", "2", "--busy", "0", "--tasks", "0", "--task-states", "3"])
+        defer { demo.stop() }
+        demo.signal(SIGUSR1)
+        let text = try demo.waitForDumps(1)
+        let path = try AggregateTool.temporaryFile("tasks.log", Data(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func total(_ counts: [String: Int], _ predicate: (String) -> Bool) -> Int {
+            counts.filter { predicate($0.key) }.values.reduce(0, +)
+        }
+
+        let tasks = try AggregateTool.run(["--tasks-only", "--by-state", "--format", "folded", path])
+        #expect(tasks.status == 0, "\(tasks.stderr)")
+        let taskCounts = AggregateTool.folded(tasks.output)
+        #expect(taskCounts.keys.allSatisfy { $0.hasPrefix("[task ") }, "\(taskCounts.keys)")
+        #expect(total(taskCounts) { $0.hasPrefix("[task suspended on continuation];") && $0.contains("parkedOnContinuation") } >= 3)
+        #expect(total(taskCounts) { $0.hasPrefix("[task sleeping];") && $0.contains("sleepingForAnHour") } == 3)
+        #expect(total(taskCounts) { $0.hasPrefix("[task enqueued on an actor];") && $0.contains("queuedOnBusyActor") } == 3)
+        #expect(tasks.stderr.contains("thread stacks left out (tasks only)"), "\(tasks.stderr)")
+
+        let threads = try AggregateTool.run(["--threads-only", "--by-state", "--format", "folded", path])
+        #expect(threads.status == 0)
+        let threadCounts = AggregateTool.folded(threads.output)
+        #expect(!threadCounts.isEmpty && !threadCounts.keys.contains { $0.hasPrefix("[task ") })
+        #expect(threads.stderr.contains("task stacks left out (threads only)"), "\(threads.stderr)")
+
+        let both = try AggregateTool.run(["--by-state", "--format", "folded", path])
+        let bothTotal = AggregateTool.folded(both.output).values.reduce(0, +)
+        let taskTotal = taskCounts.values.reduce(0, +), threadTotal = threadCounts.values.reduce(0, +)
+        #expect(bothTotal == taskTotal + threadTotal)
+        #expect(both.stderr.contains("tasks among them"), "\(both.stderr)")
+
+        let conflicting = try AggregateTool.run(["--tasks-only", "--threads-only", path])
+        #expect(conflicting.status != 0)
+        #expect(conflicting.stderr.contains("--tasks-only and --threads-only cannot be given together"))
+    }
+
     @Test("--help explains the command with examples")
     func help() throws {
         let run = try AggregateTool.run(["--help"])

@@ -52,6 +52,10 @@ import Testing
                 counts[key(thread.frames.map(\.function), thread.waitReason.rawValue,
                            perProcess ? "\(snapshot.pid)" : nil), default: 0] += 1
             }
+            for task in snapshot.tasks where !task.frames.isEmpty {
+                counts[key(task.frames.map(\.function), task.state.foldedText,
+                           perProcess ? "\(snapshot.pid)" : nil), default: 0] += 1
+            }
         }
         return counts
     }

@@ -34,6 +34,9 @@ public protocol StackSink {
     /// (Go's debug=1). `process` identifies the process when the format says it (a pid).
     mutating func beginStack(format: DumpFormat, threadName: LineBytes?, state: LineBytes?, process: LineBytes?,
                              count: Int)
+    /// A Swift task's async backtrace begins (swift-pmp's dumps list the tasks after the threads); `state` is
+    /// its state as `TaskState.foldedText` says it. Its frames follow as a thread's do.
+    mutating func beginTaskStack(format: DumpFormat, state: LineBytes?, process: LineBytes?)
     /// The next frame, leaf first. Addresses, files, lines and images are given when the format has them.
     mutating func frame(function: LineBytes, address: UInt64?, file: LineBytes?, line: Int?, image: LineBytes?,
                         inlined: Bool)
@@ -48,6 +51,9 @@ public protocol StackSink {
 }
 
 extension StackSink {
+    public mutating func beginTaskStack(format: DumpFormat, state: LineBytes?, process: LineBytes?) {
+        beginStack(format: format, threadName: nil, state: state, process: process, count: 1)
+    }
     public var frameLimit: Int { Int.max }
     public mutating func framesDropped(_ count: Int) {}
 }

@@ -3,7 +3,8 @@ import PMPSupport
 /// Reads swift-pmp's own dumps (see `DumpRenderer`) for `Aggregator`, at the byte level: every line carries a
 /// `pmp[PID.SEQ] ` tag, so dumps of several processes (and several dumps of one) may interleave line by line.
 /// Each open dump, keyed by its tag, keeps its current thread until the next `thread` or `end` line completes
-/// it; only then is the stack handed to the sink, whole.
+/// it; only then is the stack handed to the sink, whole. The task section after the threads is read the same
+/// way: each task's async backtrace is a stack (`beginTaskStack`), its state the fold's wait reason.
 ///
 /// Any tagged line is claimed (the prefix before the tag is the log prefix); a line without a tag ends the
 /// reader's turn but not its open dumps.
@@ -32,8 +33,8 @@ public struct DumpStreamReader: DumpReader {
         var frames: [StoredFrame] = []
         /// Frames of the current thread past the sink's frame limit: counted, not stored.
         var droppedFrames = 0
-        /// In the task section: its lines are read past (threads are what is folded).
-        var inTasks = false
+        /// The current stack is a task's async backtrace (the task section follows the threads).
+        var isTask = false
     }
 
     private var open: [OpenDump] = []
@@ -71,12 +72,12 @@ public struct DumpStreamReader: DumpReader {
         // Lines of a dump whose header was not read cannot be placed.
         guard let index else { return .malformed }
         switch kind {
-        case .frame where open[index].inTasks, .truncated where open[index].inTasks:
-            return .consumed
-        case .task, .taskSummary:
+        case .taskSummary:
             emitThread(index, into: &sink)
-            open[index].inTasks = true
             return .consumed
+        case .task:
+            emitThread(index, into: &sink)
+            return readTask(LineScan.suffix(body, from: 5), dump: index) ? .consumed : .malformed
         case .frame:
             if open[index].hasThread, open[index].frames.count >= sink.frameLimit {
                 // A stack of millions of frames costs no more than one at the limit.
@@ -86,7 +87,6 @@ public struct DumpStreamReader: DumpReader {
             return readFrame(LineScan.suffix(body, from: 3), dump: index) ? .consumed : .malformed
         case .thread:
             emitThread(index, into: &sink)
-            open[index].inTasks = false
             return readThread(LineScan.suffix(body, from: 7), dump: index) ? .consumed : .malformed
         case .end:
             emitThread(index, into: &sink)
@@ -117,6 +117,17 @@ public struct DumpStreamReader: DumpReader {
         return true
     }
 
+    /// A task's header (after `task `): its state, without the ids that would keep every task apart.
+    private mutating func readTask(_ body: LineBytes, dump index: Int) -> Bool {
+        guard let task = DumpLine.task(body) else { return false }
+        open[index].hasThread = true
+        open[index].isTask = true
+        var state = Array(task.state.foldedText.utf8)
+        open[index].state = state.withUnsafeBufferPointer { append($0, to: index) }
+        state.removeAll()
+        return true
+    }
+
     /// A frame line (after `  #`).
     private mutating func readFrame(_ body: LineBytes, dump index: Int) -> Bool {
         guard open[index].hasThread, let line = DumpLine.frame(body) else { return false }
@@ -134,9 +145,14 @@ public struct DumpStreamReader: DumpReader {
         do {
             let dump = open[index]
             dump.bytes.withUnsafeBufferPointer { bytes in
-            sink.beginStack(format: .pmp, threadName: dump.name.map { LineScan.slice(bytes, $0) },
-                            state: dump.state.map { LineScan.slice(bytes, $0) },
-                            process: LineScan.slice(bytes, 0..<dump.processLength), count: 1)
+            if dump.isTask {
+                sink.beginTaskStack(format: .pmp, state: dump.state.map { LineScan.slice(bytes, $0) },
+                                    process: LineScan.slice(bytes, 0..<dump.processLength))
+            } else {
+                sink.beginStack(format: .pmp, threadName: dump.name.map { LineScan.slice(bytes, $0) },
+                                state: dump.state.map { LineScan.slice(bytes, $0) },
+                                process: LineScan.slice(bytes, 0..<dump.processLength), count: 1)
+            }
             for frame in dump.frames {
                 sink.frame(function: LineScan.slice(bytes, frame.function), address: frame.address,
                            file: frame.file.map { LineScan.slice(bytes, $0) }, line: frame.line,
@@ -147,6 +163,7 @@ public struct DumpStreamReader: DumpReader {
             }
         }
         open[index].hasThread = false
+        open[index].isTask = false
         open[index].droppedFrames = 0
         open[index].frames.removeAll(keepingCapacity: true)
         open[index].bytes.removeLast(open[index].bytes.count - open[index].processLength)

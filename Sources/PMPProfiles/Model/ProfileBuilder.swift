@@ -31,18 +31,27 @@ public struct ProfileBuilder: Sendable {
                     count: count)
     }
 
-    /// Adds every thread of a snapshot as one sample.
-    public mutating func add(_ snapshot: Snapshot) {
+    /// Adds every thread and every task of a snapshot (those of `kinds`) as one sample each. A task's stack is
+    /// its async backtrace, its wait reason its state as `TaskState.foldedText` says it.
+    public mutating func add(_ snapshot: Snapshot, kinds: StackKinds = .all) {
         captures += 1
         firstTime = min(firstTime ?? snapshot.time, snapshot.time)
         lastTime = max(lastTime ?? snapshot.time, snapshot.time + snapshot.elapsed)
-        for thread in snapshot.threads {
-            if thread.failure == .captureThread { continue }
-            if thread.failure != nil {
-                unansweredSamples += 1
-                continue
+        if kinds.includesThreads {
+            for thread in snapshot.threads {
+                if thread.failure == .captureThread { continue }
+                if thread.failure != nil {
+                    unansweredSamples += 1
+                    continue
+                }
+                add(frames: thread.frames, waitReason: thread.waitReason, threadName: thread.name)
             }
-            add(frames: thread.frames, waitReason: thread.waitReason, threadName: thread.name)
+        }
+        if kinds.includesTasks {
+            // A task not started yet has no frames: nothing to place in a profile.
+            for task in snapshot.tasks where !task.frames.isEmpty {
+                add(frames: task.frames, waitReason: WaitReason(task.state.foldedText), threadName: nil)
+            }
         }
     }
 

@@ -47,6 +47,18 @@ public enum TaskState: Sendable, Hashable {
         }
     }
 
+    /// The state as a folded profile keeps it (`--by-state`, wait-reason counts): without the ids that would
+    /// keep every task apart, and with `task ` first, so that a task's state never reads as a thread's.
+    public var foldedText: String {
+        switch self {
+        case .running: return "task running"
+        case .enqueued(nil): return "task enqueued on the global executor"
+        case .enqueued: return "task enqueued on an actor"
+        case .awaitingTask: return "task suspended on a task"
+        default: return "task " + text
+        }
+    }
+
     /// Reads `text` back.
     public init?<S: StringProtocol>(text: S) {
         let text = String(text)

@@ -141,6 +141,11 @@ package enum DumpLine {
                       quotedHolderName: quotedHolderName, fields: close + 1..<body.count)
     }
 
+    /// A task's header (after `task `), as `TaskDumpFormat` writes it.
+    package static func task(_ body: Bytes) -> TaskSnapshot? {
+        TaskDumpFormat.parseHeader(Substring(String(decoding: body, as: UTF8.self)))
+    }
+
     /// `N  0xADDR [inlined] FUNCTION[ at FILE[:LINE]] in IMAGE` (after `  #`).
     package static func frame(_ body: Bytes) -> Frame? {
         guard let (_, afterNumber) = LineScan.decimal(body, from: 0) else { return nil }
