@@ -259,7 +259,7 @@ import Testing
         #expect(Array(raw.body.prefix(2)) == [0x1f, 0x8b])
 
         let url = server.url("/debug/pprof/profile?seconds=1")
-        let run = try Self.goToolPprof(["-top", "-nodecount=1000", url])
+        let run = try GoTool.pprof(["-top", "-nodecount=1000", url])
         #expect(run.status == 0, "go tool pprof: \(run.stderr)")
         #expect(run.stdout.contains("flat%"), "\(run.stdout)")
         #expect(run.stdout.contains("parkedInTestFunction"), "\(run.stdout)")
@@ -297,7 +297,7 @@ import Testing
         #expect(full.text.contains("\tPMPTestSupport.parkedInTestFunction(PMPTestSupport.TestThread) -> ()\t"))
 
         let url = server.url("/debug/pprof/goroutine")
-        let run = try Self.goToolPprof(["-top", "-nodecount=1000", url])
+        let run = try GoTool.pprof(["-top", "-nodecount=1000", url])
         #expect(run.status == 0, "go tool pprof: \(run.stderr)")
         #expect(run.stdout.contains("parkedInTestFunction"))
 
@@ -333,12 +333,5 @@ import Testing
         #expect(head.status == 200)
         #expect(head.body.isEmpty)
         #expect(Int(head.headers["content-length"] ?? "") ?? 0 > 0)
-    }
-
-    static func goToolPprof(_ arguments: [String]) throws -> ToolRun {
-        let gocache = FileManager.default.temporaryDirectory.appendingPathComponent("pmp-gocache-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: gocache) }
-        return try ToolRun.run("/usr/bin/env", ["go", "tool", "pprof"] + arguments,
-                               environment: ["GOCACHE": gocache.path, "GOFLAGS": "", "PPROF_TMPDIR": gocache.path])
     }
 }

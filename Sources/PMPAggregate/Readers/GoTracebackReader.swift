@@ -42,6 +42,10 @@ public struct GoTracebackReader: DumpReader {
     /// After "-----": the next "SIGQUIT:" section is another thread's part of the same dump (GOTRACEBACK=crash).
     private var afterSeparator = false
     private var goroutinesSeen = Set<Int>()
+    /// Swift tasks (swift-pmp's goroutine dumps list them after the threads): their ids are not thread ids.
+    private var tasksSeen = Set<Int>()
+    /// The current goroutine is a Swift task: its state starts with `task `.
+    private var isTask = false
     /// Goroutines of the current dump printed as running elsewhere, without a stack, with their states.
     private var unavailable: [(id: Int, state: [UInt8])] = []
 
@@ -123,12 +127,13 @@ public struct GoTracebackReader: DumpReader {
         if let index = unavailable.firstIndex(where: { $0.id == id }) {
             // Its stack, printed by its own thread after all (GOTRACEBACK=crash).
             unavailable.remove(at: index)
-        } else if !dumpBegun || (id != 0 && goroutinesSeen.contains(id)) {
+        } else if !dumpBegun || (id != 0 && (isTaskState(state) ? tasksSeen : goroutinesSeen).contains(id)) {
             startDump(into: &sink)
         }
         afterSeparator = false
+        isTask = isTaskState(state)
         // Goroutine 0 is each thread's scheduler stack: printed once per thread, not a goroutine of its own.
-        if id != 0 { goroutinesSeen.insert(id) }
+        if id != 0 { if isTask { tasksSeen.insert(id) } else { goroutinesSeen.insert(id) } }
         inGoroutine = true
         foreignLines = 0
         goroutineID = id
@@ -187,8 +192,16 @@ public struct GoTracebackReader: DumpReader {
         guard !stackBegun else { return }
         stackBegun = true
         state.withUnsafeBufferPointer { state in
-            sink.beginStack(format: Self.format, threadName: nil, state: state, process: nil, count: 1)
+            if isTask {
+                sink.beginTaskStack(format: Self.format, state: state, process: nil)
+            } else {
+                sink.beginStack(format: Self.format, threadName: nil, state: state, process: nil, count: 1)
+            }
         }
+    }
+
+    private func isTaskState(_ state: LineBytes) -> Bool {
+        LineScan.hasPrefix(state, "task ")
     }
 
     private mutating func closeGoroutine(into sink: inout some StackSink) {
@@ -209,6 +222,7 @@ public struct GoTracebackReader: DumpReader {
         dumpBegun = true
         afterSeparator = false
         goroutinesSeen.removeAll(keepingCapacity: true)
+        tasksSeen.removeAll(keepingCapacity: true)
         sink.beginDump(format: Self.format)
     }
 

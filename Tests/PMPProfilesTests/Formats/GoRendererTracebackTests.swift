@@ -39,6 +39,32 @@ import Testing
         #expect(ours.hasSuffix("\n\n"))
     }
 
+    @Test("Swift tasks follow the threads as goroutines: state, Go's minutes, what they wait on, in one bracket")
+    func tasksAsGoroutines() throws {
+        var snapshot = GoRendererSnapshots.awkward
+        let frames = [Frame(address: 0x5500_0000_6000, function: "static Server.handle(_:)", file: "/src/Server.swift",
+                            line: 21, image: "app")]
+        snapshot.tasks = [
+            TaskSnapshot(id: 101, state: .awaitingTask(61), suspendedFor: 200, frames: frames),
+            TaskSnapshot(id: 61, state: .enqueued(executor: "actor app.Cache<Int, String> 0x5601"), cancelled: true,
+                         frames: frames),
+            TaskSnapshot(id: 62, state: .notStarted),
+        ]
+        let text = GoTracebackRenderer.render(snapshot)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for line in lines { #expect(Self.isGoShaped(line), "\(line)") }
+        #expect(lines.contains("goroutine 101 [task suspended on a task, 3 minutes, on task 61]:"))
+        #expect(lines.contains("goroutine 61 [task enqueued on an actor, on actor app.Cache<Int; String> 0x5601, cancelled]:"))
+        #expect(lines.contains("goroutine 62 [task not started]:"))
+        // Task 101 has a thread's number: it is a task, not a second dump.
+        let aggregator = Aggregator(options: AggregateOptions(byState: true))
+        aggregator.consume(text: text)
+        let profile = aggregator.finish()
+        #expect(aggregator.report.dumps == [.goTraceback: 1])
+        #expect(aggregator.report.taskStacks == 2)
+        #expect(profile.stacks.contains { $0.waitReason?.rawValue == "task suspended on a task" && $0.count == 1 })
+    }
+
     @Test("read back by GoTracebackReader: one stack per thread with its state, frames, files and lines")
     func roundTrip() throws {
         let snapshot = GoRendererSnapshots.awkward
@@ -76,7 +102,8 @@ import Testing
         }
         let run = ReaderDriver.run(GoTracebackReader.self, text: text)
         #expect(run.malformed == 0 && run.recorder.violations == [])
-        #expect(run.stacks.count == snapshot.threads.count)
+        // The threads, then the Swift tasks (the test runner's own among them).
+        #expect(run.stacks.count == snapshot.threads.count + snapshot.tasks.count)
         let index = try #require(snapshot.threads.firstIndex { $0.tid == thread.tid })
         let stack = run.stacks[index]
         #expect(stack.state == captured.waitReason.rawValue)

@@ -14,10 +14,7 @@ import Testing
         let file = ToolRun.temporaryFile(".pb.gz")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(PprofRenderer.render(profile)).write(to: file)
-        let gocache = FileManager.default.temporaryDirectory.appendingPathComponent("pmp-gocache-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: gocache) }
-        let run = try ToolRun.run("/usr/bin/env", ["go", "tool", "pprof"] + arguments + [file.path],
-                                  environment: ["GOCACHE": gocache.path, "GOFLAGS": "", "PPROF_TMPDIR": gocache.path])
+        let run = try GoTool.pprof(arguments + [file.path])
         #expect(run.status == 0, "go tool pprof failed: \(run.stderr)")
         return run
     }

@@ -15,18 +15,29 @@
 /// pattern ("worker-#") is the block's label, as Go prints profiler labels. Go's `+0x…` offsets are left out
 /// (a frame does not carry its symbol's start). Threads whose stack could not be captured have no addresses to
 /// list and are left out: the total counts the threads shown.
+///
+/// Swift tasks are goroutines too: their async backtraces fold into blocks of their own, labelled with the
+/// task's state as folds name it (`# labels: {"state":"task suspended on continuation"}`); a task not started
+/// yet has no frames and is left out.
 public enum GoProfileRenderer {
     public static func render(_ snapshot: Snapshot) -> String {
         struct Key: Hashable {
             var frames: [Frame]
-            var threadName: String
+            /// The label's key and value: the thread-name pattern, or a task's state.
+            var label: String
+            var value: String
         }
         var order: [Key] = []
         var counts: [Key: Int] = [:]
-        for thread in snapshot.threads where !thread.frames.isEmpty {
-            let key = Key(frames: thread.frames, threadName: ThreadNamePattern.of(thread.name))
+        func count(_ key: Key) {
             if counts[key] == nil { order.append(key) }
             counts[key, default: 0] += 1
+        }
+        for thread in snapshot.threads where !thread.frames.isEmpty {
+            count(Key(frames: thread.frames, label: "thread", value: ThreadNamePattern.of(thread.name)))
+        }
+        for task in snapshot.tasks where !task.frames.isEmpty {
+            count(Key(frames: task.frames, label: "state", value: task.state.foldedText))
         }
         // Most frequent first; equal counts in the order the threads came.
         let blocks = order.enumerated().sorted { a, b in
@@ -39,7 +50,7 @@ public enum GoProfileRenderer {
             text += String(counts[key]!) + " @"
             for frame in key.frames where !frame.inlined { text += " " + hex(frame.address) }
             text += "\n"
-            text += "# labels: {\"thread\":" + quoted(key.threadName) + "}\n"
+            text += "# labels: {" + quoted(key.label) + ":" + quoted(key.value) + "}\n"
             let rows = key.frames.map { frame -> [String] in
                 var cells = ["#", hex(frame.address)]
                 guard frame.function != "?" else { return cells }

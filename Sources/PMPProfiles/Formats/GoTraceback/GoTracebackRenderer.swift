@@ -19,6 +19,14 @@
 /// Go names never hold a blank and Go traceback readers end a name at one: blanks inside a Swift name are
 /// written as U+00A0 (no-break space), which reads the same. A stack cut at the capture depth ends with Go's
 /// "...additional frames elided..." line.
+///
+/// The Swift tasks follow the threads, each a goroutine numbered by its task id, its async backtrace for a
+/// stack. The bracket starts with the task's state as folds name it, then the minutes it has been suspended
+/// there (Go's place for them) and what it waits on, which readers that cut the state at ", " leave out:
+///
+///     goroutine 26 [task suspended on a task, 3 minutes, on task 61]:
+///     static Server.handle(_:)()
+///     	/src/Server.swift:21
 public enum GoTracebackRenderer {
     public static func render(_ snapshot: Snapshot) -> String {
         var text = ""
@@ -33,14 +41,40 @@ public enum GoTracebackRenderer {
             if thread.truncated { text += "...additional frames elided...\n" }
             text += "\n"
         }
+        for task in snapshot.tasks {
+            text += "goroutine \(task.id) [\(state(of: task))]:\n"
+            for frame in task.frames {
+                text += goName(frame.function) + "()\n"
+                text += "\t" + location(of: frame) + "\n"
+            }
+            if task.truncated { text += "...additional frames elided...\n" }
+            text += "\n"
+        }
         return text
+    }
+
+    /// The bracket of a task's goroutine header: its folded state, the minutes suspended, what it waits on.
+    static func state(of task: TaskSnapshot) -> String {
+        var parts = [task.state.foldedText]
+        if let suspended = task.suspendedFor, suspended >= 60 { parts.append("\(Int(suspended / 60)) minutes") }
+        switch task.state {
+        case .awaitingTask(let id): parts.append("on task \(id)")
+        case .running(let thread?): parts.append("on thread \(thread)")
+        case .enqueued(let executor?): parts.append("on " + executor)
+        default: break
+        }
+        if task.cancelled { parts.append("cancelled") }
+        return parts.map(bracketSafe).joined(separator: ", ")
+    }
+
+    /// The header ends at "]" and readers cut the state at ", ": neither may appear inside a part of it.
+    private static func bracketSafe(_ text: String) -> String {
+        String(text.map { $0 == "]" ? ")" : ($0 == "," ? ";" : ($0.isNewline ? " " : $0)) })
     }
 
     /// The bracket of a goroutine header: the wait reason or why there is no stack, then the minutes blocked.
     static func state(of thread: ThreadSnapshot) -> String {
-        var state = thread.failure.map { "no answer: \($0.rawValue)" } ?? thread.waitReason.rawValue
-        // The header ends at "]" and readers cut the state at ", ": neither may appear inside it.
-        state = String(state.map { $0 == "]" ? ")" : ($0 == "," ? ";" : $0) })
+        var state = bracketSafe(thread.failure.map { "no answer: \($0.rawValue)" } ?? thread.waitReason.rawValue)
         if let blocked = thread.blockedFor, blocked >= 60 { state += ", \(Int(blocked / 60)) minutes" }
         return state
     }
