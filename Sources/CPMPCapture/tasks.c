@@ -350,6 +350,11 @@ int pmp_tasks_scan(const pmp_memory_reader *reader, uint64_t isa, const pmp_regi
     int excluded_count = reader->pid == 0 ? 2 : 0;
     for (int i = 0; i < region_count; i++) {
         if (!(regions[i].kind & PMP_REGION_SCAN)) continue;
+        if (regions[i].end - regions[i].start > PMP_SCAN_REGION_LIMIT) {
+            stats->huge_regions++;
+            stats->huge_bytes += regions[i].end - regions[i].start;
+            continue;
+        }
         stats->regions++;
         if (scan_excluding(&state, regions[i].start, regions[i].end, (const uint64_t(*)[2])excluded, excluded_count) != 0) break;
     }

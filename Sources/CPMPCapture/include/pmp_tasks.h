@@ -74,11 +74,18 @@ typedef struct {
     uint64_t regions;
     uint64_t candidates;        ///< words equal to the isa
     uint64_t read_failures;     ///< reads that failed (memory unmapped meanwhile)
+    uint64_t huge_regions;      ///< regions over PMP_SCAN_REGION_LIMIT left out (reservations: a sanitizer's shadow)
+    uint64_t huge_bytes;        ///< their size
     int out_of_time;            ///< the deadline passed before the scan finished
     int out_of_room;            ///< more candidates than the buffer holds
 } pmp_scan_stats;
 
-/// Scans the PMP_REGION_SCAN regions for 16-byte aligned words equal to `isa`, chunk by chunk through `reader`,
+/// A read-write anonymous region larger than this is a reservation, not a heap (AddressSanitizer's 14 TiB
+/// shadow, a GC's or a WebAssembly runtime's address-space reservation): finding its few resident pages would
+/// take a residency check per page of it, so it is left out and counted.
+#define PMP_SCAN_REGION_LIMIT (64ULL << 30)
+
+/// Scans the PMP_REGION_SCAN regions (none larger than PMP_SCAN_REGION_LIMIT) for 16-byte aligned words equal to `isa`, chunk by chunk through `reader`,
 /// only resident pages when the reader is this process (mincore). `chunk` is a preallocated buffer whose own
 /// region is left out, as is [skip_start, skip_end). Stops at `deadline_ns` (CLOCK_MONOTONIC). Returns the
 /// number of candidate addresses written.

@@ -95,6 +95,11 @@ final class TaskCapture {
             incomplete = true
             note = (note.map { $0 + "; " } ?? "") + "scan stopped at its time limit of \(timeLimit)"
         }
+        if scan.stats.huge_regions > 0 {
+            let gib = scan.stats.huge_bytes >> 30
+            note = (note.map { $0 + "; " } ?? "")
+                + "\(scan.stats.huge_regions) region\(scan.stats.huge_regions == 1 ? "" : "s") of \(gib) GiB left out (over 64 GiB: reserved address space, such as a sanitizer's shadow)"
+        }
         if scan.stats.out_of_room != 0 {
             incomplete = true
             note = (note.map { $0 + "; " } ?? "") + "more than \(TaskScanner.candidateCapacity) candidates"
