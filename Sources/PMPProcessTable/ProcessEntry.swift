@@ -14,6 +14,9 @@ final class ProcessEntry: Sendable {
     /// The task running the work, while it runs in its caller's task (`ProcessHandle.withCurrentTask`). A lock of
     /// its own: cancelling a task runs its cancellation handlers at once, and they may come back to `state`.
     private let runningTask = Mutex<RunningTask?>(nil)
+    /// The address of the Swift task running the work (0 before it started): a capture of the process's tasks
+    /// finds that task by it, to show where the work is suspended.
+    private let taskAddress = Atomic<UInt64>(0)
 
     private struct State {
         var attributes: [String: AttributeValue]
@@ -89,11 +92,18 @@ final class ProcessEntry: Sendable {
     /// when a cancel is pending already. Called from inside `task`, which must call `detachRunningTask` before
     /// it ends.
     func attachRunningTask(_ task: UnsafeCurrentTask) {
+        noteTask(task)
         runningTask.withLock { $0 = RunningTask(task: task) }
         if wasCancelRequested { task.cancel() }
     }
 
     func detachRunningTask() { runningTask.withLock { $0 = nil } }
+
+    /// Remembers which task runs the work (called from inside it). Only its address is kept, never used to
+    /// reach the task: a capture compares it with the addresses of the tasks it found.
+    func noteTask(_ task: UnsafeCurrentTask) {
+        taskAddress.store(UInt64(UInt(bitPattern: unsafeBitCast(task, to: Int.self))), ordering: .relaxed)
+    }
 
     /// What cancels the work; run at once when a cancel is already pending.
     func setCancelHandler(_ handler: @escaping @Sendable () -> Void) {
@@ -128,9 +138,15 @@ final class ProcessEntry: Sendable {
             return ProcessRecord(
                 id: id, attributes: state.attributes, startTime: startTime, status: current.status,
                 statusTime: current.time, forbidsCancel: forbidsCancel, isCancelRequested: state.cancelRequested,
-                cancelMessage: state.cancelMessage, isFinished: state.isFinished, parentID: parentID)
+                cancelMessage: state.cancelMessage, isFinished: state.isFinished, parentID: parentID,
+                taskAddress: state.isFinished ? nil : taskAddress.load(ordering: .relaxed).nonZero)
         }
     }
 
     func history() -> StatusHistory { state.withLock { $0.log.snapshot } }
+}
+
+extension UInt64 {
+    /// Nil for 0.
+    fileprivate var nonZero: UInt64? { self == 0 ? nil : self }
 }

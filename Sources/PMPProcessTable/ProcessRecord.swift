@@ -18,6 +18,10 @@ public struct ProcessRecord: Sendable, Hashable {
     /// The id of the entry this one's work is part of (`ProcessTable.register(parentID:)`), nil for top-level work.
     /// The parent may have finished already, or be gone from the table.
     public internal(set) var parentID: String? = nil
+    /// The address of the Swift task running the work while it is in flight (nil before it started, once it
+    /// finished, and for entries whose work never said): a task capture finds the task by it
+    /// (`TaskSnapshot.address`), to show where the work is suspended.
+    public internal(set) var taskAddress: UInt64? = nil
 
     /// Cancel requested and the work still running: pm's `cancelling`.
     public var isCancelling: Bool { isCancelRequested && !isFinished }

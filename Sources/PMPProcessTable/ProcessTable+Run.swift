@@ -21,7 +21,10 @@ extension ProcessTable {
         let process = register(attributes: attributes, forbidsCancel: forbidsCancel)
         // A task of its own, because a running task can be cancelled only through its handle; it inherits the
         // caller's priority and task-local values.
-        let work = Task { try await ProcessHandle.$current.withValue(process) { try await body(process) } }
+        let work = Task {
+            withUnsafeCurrentTask { task in if let task { process.entry.noteTask(task) } }
+            return try await ProcessHandle.$current.withValue(process) { try await body(process) }
+        }
         process.onCancel { work.cancel() }
         do {
             let value = try await withTaskCancellationHandler {

@@ -29,6 +29,12 @@ import PMPSupport
 /// `encoding/json`, like pm's own client, ignores keys its struct does not name, so pm readers still read the list.
 public enum ProcessTableJSON {
     public static func processList(_ records: [ProcessRecord], serverTime: WallTime = .now()) -> [UInt8] {
+        processList(records, serverTime: serverTime, extraFields: nil)
+    }
+
+    /// As `processList(_:serverTime:)`, with `extraFields` writing keys of its own into each entry, last.
+    package static func processList(_ records: [ProcessRecord], serverTime: WallTime = .now(),
+                                    extraFields: ((ProcessRecord, inout JSONWriter) -> Void)?) -> [UInt8] {
         var json = JSONWriter(reservingCapacity: 64 + records.count * 192)
         json.beginObject()
         json.key("procs")
@@ -64,6 +70,7 @@ public enum ProcessTableJSON {
                 json.key("cancelling")
                 json.bool(true)
             }
+            extraFields?(record, &json)
             json.endObject()
         }
         json.endArray()
@@ -75,6 +82,12 @@ public enum ProcessTableJSON {
     }
 
     public static func history(_ history: StatusHistory, serverTime: WallTime = .now()) -> [UInt8] {
+        self.history(history, serverTime: serverTime, extraFields: nil)
+    }
+
+    /// As `history(_:serverTime:)`, with `extraFields` writing keys of its own after `history`.
+    package static func history(_ history: StatusHistory, serverTime: WallTime = .now(),
+                                extraFields: ((inout JSONWriter) -> Void)?) -> [UInt8] {
         var lines = history.changes
         if history.droppedCount > 0, let droppedTime = history.lastDroppedTime, !lines.isEmpty {
             lines.insert(StatusChange(time: droppedTime, status: "[\(history.droppedCount) statuses dropped]"), at: 1)
@@ -92,6 +105,7 @@ public enum ProcessTableJSON {
             json.endObject()
         }
         json.endArray()
+        extraFields?(&json)
         json.key("serverTime")
         json.time(serverTime)
         json.endObject()

@@ -16,8 +16,8 @@ enum Endpoints {
         // fgprof's path, where Grafana Alloy's `profile.fgprof` scrapes a wall-clock profile: the same pprof.
         router.add(.GET, "/debug/fgprof", ProfileEndpoint.endpoint(limits: limits, profiles: profiles, style: .pprof))
         router.add(.GET, "/debug/pprof/goroutine", isCapture: true, GoroutineEndpoint.endpoint)
-        router.add(.GET, "/procs", ProcessTableEndpoints.list(table))
-        router.add(.GET, "/procs/{}/history", ProcessTableEndpoints.history(table))
+        router.add(.GET, "/procs", captureFlag: "tasks", ProcessTableEndpoints.list(table))
+        router.add(.GET, "/procs/{}/history", captureFlag: "tasks", ProcessTableEndpoints.history(table))
         router.add(.DELETE, "/procs/{}", ProcessTableEndpoints.cancel(table))
         return router
     }

@@ -165,9 +165,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             let names = (allowed.map(\.rawValue) + ["OPTIONS"]).joined(separator: ", ")
             return .respond(ServerResponse.error(.methodNotAllowed, "\(head.method.rawValue) is not allowed on \(request.path); use \(names)")
                 .adding(header: "Allow", names))
-        case .endpoint(let endpoint, let parameters, let isCapture):
+        case .endpoint(let endpoint, let parameters, let isCapture, let captureFlag):
             request.pathParameters = parameters
-            return .run(endpoint, request, isCapture: isCapture)
+            // A malformed flag is the endpoint's to refuse; it takes no capture then.
+            let captures = isCapture || captureFlag.map { (try? request.query.flag($0)) ?? false } ?? false
+            return .run(endpoint, request, isCapture: captures)
         }
     }
 

@@ -10,21 +10,66 @@ import PMPSupport
 ///   `{"id": ID, "cancelled": true}`; 404 when no entry with that id is in flight; 403 when it (or the table)
 ///   forbids cancel; 400 when the body is not such an object. With a token configured the request needs it; without
 ///   one only local clients (loopback, unix socket) may cancel, and no web page of another origin.
+///
+/// With `?tasks=1` both also say where each entry's work is right now: the Swift tasks are captured (a capture,
+/// which waits its turn with the others) and every entry gets `"task"`, the task running its work as `/stacks`
+/// lists tasks (every key present), or null when it is not known or not found (finished, not started, or an
+/// entry whose work never ran in a task of its own). `/procs` gives its 3 innermost frames, the history the
+/// whole async backtrace.
 enum ProcessTableEndpoints {
+    /// Frames of each entry's task in `/procs?tasks=1`: where it is suspended, not how it got there.
+    static let listedTaskFrames = 3
+
     static func list(_ table: ProcessTable) -> Endpoint {
         return { request, reply throws(BadRequest) in
             let all = try request.query.flag("all")
-            reply(.json(table.processListJSON(includingFinished: all)))
+            guard try request.query.flag("tasks") else {
+                reply(.json(table.processListJSON(includingFinished: all)))
+                return
+            }
+            withTasks(reply) { tasks in
+                ProcessTableJSON.processList(table.processes(includingFinished: all)) { record, json in
+                    json.key("task")
+                    TaskJSON.task(record.taskAddress.flatMap { tasks[$0] }, frameLimit: listedTaskFrames, into: &json)
+                }
+            }
         }
     }
 
     static func history(_ table: ProcessTable) -> Endpoint {
-        return { request, reply in
+        return { request, reply throws(BadRequest) in
             let id = request.pathParameters[0]
-            if let body = table.historyJSON(id: id) {
-                reply(.json(body))
-            } else {
-                reply(.error(.notFound, "no process with id \(id)"))
+            guard try request.query.flag("tasks") else {
+                if let body = table.historyJSON(id: id) {
+                    reply(.json(body))
+                } else {
+                    reply(.error(.notFound, "no process with id \(id)"))
+                }
+                return
+            }
+            withTasks(reply, notFound: { reply(.error(.notFound, "no process with id \(id)")) }) { tasks in
+                guard let history = table.history(id: id) else { return nil }
+                let address = table.process(id: id)?.taskAddress
+                return ProcessTableJSON.history(history) { json in
+                    json.key("task")
+                    TaskJSON.task(address.flatMap { tasks[$0] }, into: &json)
+                }
+            }
+        }
+    }
+
+    /// Captures the tasks (and no thread but the registered ones), then answers with what `body` makes of them
+    /// by address; `notFound` runs when `body` gives nil.
+    private static func withTasks(_ reply: Reply, notFound: (@Sendable () -> Void)? = nil,
+                                  _ body: @escaping @Sendable ([UInt64: TaskSnapshot]) -> [UInt8]?) {
+        PMP.snapshot(CaptureOptions(threads: .registered, tasks: true)) { result in
+            switch result {
+            case .failure(let error):
+                reply(Endpoints.failure("the task capture failed", error))
+            case .success(let snapshot):
+                var tasks: [UInt64: TaskSnapshot] = [:]
+                for task in snapshot.tasks { if let address = task.address { tasks[address] = task } }
+                if let bytes = body(tasks) { reply(.json(bytes)) } else { notFound?() }
             }
         }
     }

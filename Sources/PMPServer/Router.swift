@@ -12,11 +12,13 @@ struct Router: Sendable {
         var method: HTTPMethod
         var endpoint: Endpoint
         var isCapture: Bool
+        var captureFlag: String?
     }
 
     enum Match {
         /// `isCapture`: the endpoint takes a capture, which waits its turn (`PMPServerLimits.maxConcurrentCaptures`).
-        case endpoint(Endpoint, parameters: [String], isCapture: Bool)
+        /// `captureFlag`: the endpoint takes a capture when the request sets this query flag (`/procs?tasks=1`).
+        case endpoint(Endpoint, parameters: [String], isCapture: Bool, captureFlag: String?)
         case notFound
         /// The path exists, for other methods.
         case methodNotAllowed(allowed: [HTTPMethod])
@@ -25,9 +27,11 @@ struct Router: Sendable {
     private var routes: [Route] = []
 
     /// Adds `endpoint` for `method` on `path` ("/procs/{}/history"); `isCapture` when it takes a capture.
-    mutating func add(_ method: HTTPMethod, _ path: String, isCapture: Bool = false, _ endpoint: @escaping Endpoint) {
+    /// `captureFlag` when it takes one only if the request sets that query flag.
+    mutating func add(_ method: HTTPMethod, _ path: String, isCapture: Bool = false, captureFlag: String? = nil,
+                      _ endpoint: @escaping Endpoint) {
         routes.append(Route(pattern: path.split(separator: "/").map(String.init), method: method, endpoint: endpoint,
-                            isCapture: isCapture))
+                            isCapture: isCapture, captureFlag: captureFlag))
     }
 
     func match(method: HTTPMethod, segments: [String]) -> Match {
@@ -36,7 +40,8 @@ struct Router: Sendable {
             guard let parameters = Self.parameters(of: segments, in: route.pattern) else { continue }
             // HEAD is GET without the body (the encoder drops it).
             if route.method == method || (method == .HEAD && route.method == .GET) {
-                return .endpoint(route.endpoint, parameters: parameters, isCapture: route.isCapture)
+                return .endpoint(route.endpoint, parameters: parameters, isCapture: route.isCapture,
+                                 captureFlag: route.captureFlag)
             }
             allowed.append(route.method)
         }

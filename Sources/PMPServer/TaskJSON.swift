@@ -104,6 +104,23 @@ enum TaskJSON {
         json.endArray()
     }
 
+    /// One task as `tasks` lists it, its frames cut to the `frameLimit` innermost (`truncated` then true);
+    /// null for none.
+    static func task(_ task: TaskSnapshot?, frameLimit: Int? = nil, into json: inout JSONWriter) {
+        guard let task else {
+            json.null()
+            return
+        }
+        let frames = frameLimit.map { Array(task.frames.prefix($0)) } ?? task.frames
+        json.beginObject()
+        fields(task, into: &json)
+        json.key("truncated")
+        json.bool(task.truncated || frames.count < task.frames.count)
+        json.key("frames")
+        SnapshotJSON.frames(frames, into: &json)
+        json.endObject()
+    }
+
     private static func fields(_ task: TaskSnapshot, into json: inout JSONWriter) {
         json.key("id")
         json.integer(task.id)

@@ -12,6 +12,54 @@ import Testing
     private static let serviceArguments = ["--threads", "2", "--busy", "0", "--tasks", "0",
                                            "--serve", "127.0.0.1:0", "--pmp", "127.0.0.1:0"]
 
+    @Test("/procs?tasks=1 says where each request's task is suspended; its history the whole async backtrace")
+    func requestsShowTheirTasks() async throws {
+        let demo = try DemoProcess(Self.serviceArguments)
+        defer { demo.stop() }
+        let api = try #require(demo.servingURL)
+        let pmp = try #require(demo.pmpURL)
+        let client = Task { try await HTTP.send("GET", "\(api)/work?ms=4000", headers: ["X-Request-ID": "tasked"], timeout: 30) }
+        defer { client.cancel() }
+        var entry: [String: Any]?
+        let deadline = Date().addingTimeInterval(10)
+        while entry == nil, Date() < deadline {
+            let answer = try await HTTPClient.get(pmp + "/procs?tasks=1")
+            #expect(answer.status == 200)
+            let object = try JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
+            let procs = object?["procs"] as? [[String: Any]] ?? []
+            entry = procs.first { proc in
+                let attrs = proc["attrs"] as? [[String: Any]] ?? []
+                return attrs.contains { $0["name"] as? String == "uri" && $0["value"] as? String == "/work?ms=4000" }
+                    && proc["task"] is [String: Any]
+            }
+            if entry == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let listed = try #require(entry, "the request's entry with its task")
+        let task = try #require(listed["task"] as? [String: Any])
+        #expect(task["stateKind"] as? String == "sleeping", "\(task)")
+        let frames = try #require(task["frames"] as? [[String: Any]])
+        #expect(frames.count <= 3 && !frames.isEmpty)
+        #expect(task["truncated"] as? Bool == true, "cut to the innermost frames")
+
+        let id = try #require(listed["id"] as? String)
+        let history = try await HTTPClient.get(pmp + "/procs/\(id)/history?tasks=1")
+        #expect(history.status == 200)
+        let historyObject = try #require(try JSONSerialization.jsonObject(with: history.body) as? [String: Any])
+        #expect(historyObject["history"] is [[String: Any]])
+        let whole = try #require(historyObject["task"] as? [String: Any])
+        let chain = (whole["frames"] as? [[String: Any]] ?? []).compactMap { $0["function"] as? String }
+        #expect(chain.contains { $0.contains("DemoEndpoints.work(") }, "\(chain)")
+        #expect(chain.count > frames.count)
+
+        // Without the flag the shapes are pm's: no task key.
+        let plain = try await HTTPClient.get(pmp + "/procs")
+        #expect(!plain.text.contains("\"task\""))
+        let missing = try await HTTPClient.get(pmp + "/procs/no-such-id/history?tasks=1")
+        #expect(missing.status == 404)
+        let bad = try await HTTPClient.get(pmp + "/procs?tasks=maybe")
+        #expect(bad.status == 400)
+    }
+
     @Test("in-flight /work requests are listed in /procs with their status and history; DELETE cancels one")
     func inFlightRequestsAndCancel() async throws {
         let demo = try DemoProcess(Self.serviceArguments)

@@ -45,7 +45,7 @@ enum TaskSnapshotBuilder {
                     : task.jobFlags & RawTask.jobGroupChild != 0 ? "group-child"
                     : task.jobFlags & RawTask.jobChild != 0 ? "child" : nil,
                 suspendedFor: running ? nil : task.suspendedFor,
-                frames: frames, truncated: task.framesTruncated)
+                frames: frames, truncated: task.framesTruncated, address: task.address)
         }
         snapshots.sort { $0.id < $1.id }
         return snapshots

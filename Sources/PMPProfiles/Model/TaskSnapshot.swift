@@ -25,10 +25,14 @@ public struct TaskSnapshot: Sendable, Hashable, Codable {
     public var frames: [Frame]
     /// The chain was longer than the frame limit.
     public var truncated: Bool
+    /// Where the task object is in the captured process's memory, for joining it with what holds a reference to
+    /// it (a process-table entry's task); nil when read back from a dump.
+    public var address: UInt64?
 
     public init(id: UInt64, name: String? = nil, state: TaskState, priority: Int = 0, basePriority: Int? = nil,
                 parent: UInt64? = nil, children: [UInt64] = [], awaitedBy: [UInt64] = [], cancelled: Bool = false,
-                kind: String? = nil, suspendedFor: Double? = nil, frames: [Frame] = [], truncated: Bool = false) {
+                kind: String? = nil, suspendedFor: Double? = nil, frames: [Frame] = [], truncated: Bool = false,
+                address: UInt64? = nil) {
         self.id = id
         self.name = name
         self.state = state
@@ -42,5 +46,6 @@ public struct TaskSnapshot: Sendable, Hashable, Codable {
         self.suspendedFor = suspendedFor
         self.frames = frames
         self.truncated = truncated
+        self.address = address
     }
 }
