@@ -28,12 +28,32 @@ package struct ProcessListing: Sendable {
         var status: String?
         var cancelling: Bool?
         var parent: FlexibleID?
+        /// swift-pmp's `?tasks=1`: the entry's Swift task (null when not found).
+        var task: ListedTask?
 
         var listed: ListedProcess {
             ListedProcess(id: id.text, attributes: (attrs ?? []).map { ($0.name, $0.value) },
                           startTime: procTime.flatMap(RFC3339.nanosecondsSinceEpoch),
                           statusTime: statusTime.flatMap(RFC3339.nanosecondsSinceEpoch),
-                          status: status ?? "", cancelling: cancelling ?? false, parentID: parent?.text)
+                          status: status ?? "", cancelling: cancelling ?? false, parentID: parent?.text,
+                          waitingIn: task?.summary)
+        }
+    }
+
+    /// What `pmp top` shows of an entry's task: its state and innermost functions. Any key may be missing.
+    private struct ListedTask: Decodable {
+        var state: String?
+        var frames: [ListedFrame]?
+
+        struct ListedFrame: Decodable {
+            var function: String?
+        }
+
+        /// `sleeping: Task.sleep(for:) < Server.handle(_:)`: the state, then up to three frames, innermost first.
+        var summary: String {
+            let functions = (frames ?? []).prefix(3).compactMap(\.function)
+            let state = state ?? "?"
+            return functions.isEmpty ? state : state + ": " + functions.joined(separator: " < ")
         }
     }
 
@@ -76,4 +96,6 @@ package struct ListedProcess: Sendable {
     package var cancelling: Bool
     /// The entry this one is part of (swift-pmp's `parent`, a span's parent span); nil for pm's entries.
     package var parentID: String? = nil
+    /// Where its Swift task is (state and innermost functions), when the listing was asked with `?tasks=1`.
+    package var waitingIn: String? = nil
 }

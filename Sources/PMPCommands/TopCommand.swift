@@ -57,6 +57,9 @@ struct TopCommand: ParsableCommand {
     @Flag(help: "Leave out the panel of blocked stacks (and the captures it asks each endpoint for).")
     var noStacks = false
 
+    @Flag(help: "Show where each entry's Swift task is waiting (WAITING IN: its state and innermost functions). Each poll then takes a task capture in every process (GET /procs?tasks=1).")
+    var tasks = false
+
     @Flag(help: "Print one table and exit, without keys or a terminal.")
     var once = false
 
@@ -123,7 +126,7 @@ struct TopCommand: ParsableCommand {
         // Signals are blocked before any other thread starts, so that every thread inherits the mask.
         let signals = try SignalWatcher()
         try signals.start()
-        let poller = try FleetPoller(endpoints: endpoints, client: client, period: period, fetchStacks: !noStacks)
+        let poller = try FleetPoller(endpoints: endpoints, client: client, period: period, fetchStacks: !noStacks, fetchTasks: tasks)
         try poller.start()
         defer { poller.stop() }
         let terminal = RawTerminal()
@@ -137,7 +140,7 @@ struct TopCommand: ParsableCommand {
 
     /// One poll of every endpoint, printed as a table as wide as the terminal (or $COLUMNS, or 200).
     private func printOnce(endpoints: [Endpoint], client: HTTPClient, period: Duration) throws {
-        let poller = try FleetPoller(endpoints: endpoints, client: client, period: .seconds(3600), fetchStacks: !noStacks)
+        let poller = try FleetPoller(endpoints: endpoints, client: client, period: .seconds(3600), fetchStacks: !noStacks, fetchTasks: tasks)
         try poller.start()
         defer { poller.stop() }
         // Each poll is bounded by the timeouts: two requests.

@@ -148,6 +148,25 @@ import Testing
         #expect(try await pane.terminalRestored(), "raw mode undone after SIGTERM")
     }
 
+    @Test("--tasks: each request's row says where its Swift task is waiting (WAITING IN)")
+    func waitingInColumn() async throws {
+        let fleet = try DemoFleet()
+        let answer = try fleet.slowRequest(on: 0, requestID: "tasked-1", milliseconds: 20_000)
+        defer { answer.cancel() }
+        _ = try await fleet.processID(requestID: "tasked-1", on: 0)
+        let endpoint = try fleet.endpoint(0)
+        let run = try PMPTool.run(["top", "--once", "--tasks", "--no-stacks", "--endpoints", endpoint],
+                                  environment: ["COLUMNS": "250"])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.contains("WAITING IN") }, "\(run.stdout)")
+        let row = try #require(lines.first { $0.contains("tasked-1") }, "\(run.stdout)")
+        #expect(row.contains("sleeping: "), "\(row)")
+        // Without --tasks the column is not there (and no task capture is asked for).
+        let plain = try PMPTool.run(["top", "--once", "--no-stacks", "--endpoints", endpoint], environment: ["COLUMNS": "250"])
+        #expect(!plain.stdout.contains("WAITING IN"))
+    }
+
     @Test("--once over 50 endpoints (2 live, 40 refusing, 8 that never answer) takes about one timeout, not 50")
     func fiftyEndpoints() async throws {
         let fleet = try DemoFleet()

@@ -13,13 +13,16 @@ final class FleetPoller: Sendable {
     private let client: HTTPClient
     private let period: Duration
     private let fetchStacks: Bool
+    /// Ask each table where its entries' tasks are (`/procs?tasks=1`, a task capture per poll).
+    private let fetchTasks: Bool
     private let states: Mutex<[EndpointState]>
     private let paused = Atomic<Bool>(false)
     /// Closed-for-good signal to the pollers: written once on stop, never drained, so every `poll` on it returns.
     private let stopping: WakePipe
     private let stopped = Atomic<Bool>(false)
 
-    init(endpoints: [Endpoint], client: HTTPClient, period: Duration, fetchStacks: Bool) throws {
+    init(endpoints: [Endpoint], client: HTTPClient, period: Duration, fetchStacks: Bool, fetchTasks: Bool = false) throws {
+        self.fetchTasks = fetchTasks
         self.endpoints = endpoints
         self.client = client
         self.period = period
@@ -83,7 +86,7 @@ final class FleetPoller: Sendable {
 
     /// One poll: the table, then (if asked and the table came) the grouped stacks.
     func poll(_ endpoint: Endpoint) -> PollResult {
-        let listing = fetch("/procs", from: endpoint, decode: ProcessListing.decode)
+        let listing = fetch(fetchTasks ? "/procs?tasks=1" : "/procs", from: endpoint, decode: ProcessListing.decode)
         guard fetchStacks, case .success = listing else { return PollResult(listing: listing, stacks: nil) }
         return PollResult(listing: listing, stacks: fetch("/stacks?format=json&group=1", from: endpoint, decode: StackGroups.decode))
     }

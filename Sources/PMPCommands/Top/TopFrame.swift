@@ -140,6 +140,8 @@ struct ColumnLayout {
         case .id: return 24
         case .age, .inStatus: return 9
         case .status: return 30
+        case .parent: return 24
+        case .waitingIn: return 60
         case .attribute: return 40
         }
     }

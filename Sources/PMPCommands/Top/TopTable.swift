@@ -4,6 +4,10 @@ import PMPProcessTable
 /// A column of `pmp top`'s table.
 enum TopColumn: Hashable, Sendable {
     case host, id, age, status, inStatus
+    /// The entry this one is part of (a span's parent), shown when some entry has one.
+    case parent
+    /// Where the entry's Swift task is (`pmp top --tasks`), shown when some entry says.
+    case waitingIn
     case attribute(String)
 
     var title: String {
@@ -13,6 +17,8 @@ enum TopColumn: Hashable, Sendable {
         case .age: return "AGE"
         case .status: return "STATUS"
         case .inStatus: return "IN STATUS"
+        case .parent: return "PARENT"
+        case .waitingIn: return "WAITING IN"
         case .attribute(let name): return TerminalText.escaped(name)
         }
     }
@@ -31,6 +37,8 @@ struct TopRow: Sendable {
     var status: String
     var cancelling: Bool
     var attributes: [String: AttributeValue]
+    var parentID: String? = nil
+    var waitingIn: String? = nil
 
     /// The cell's text, control characters escaped (so that widths are measured on what is shown).
     func text(_ column: TopColumn) -> String {
@@ -40,6 +48,8 @@ struct TopRow: Sendable {
         case .age: return DurationText.short(seconds: age)
         case .status: return TerminalText.escaped(cancelling ? status + " [cancelling]" : status)
         case .inStatus: return DurationText.short(seconds: inStatus)
+        case .parent: return parentID.map { TerminalText.escaped($0) } ?? ""
+        case .waitingIn: return waitingIn.map { TerminalText.escaped($0) } ?? ""
         case .attribute(let name): return attributes[name].map(CompactJSON.render) ?? ""
         }
     }
@@ -70,7 +80,8 @@ enum TopTable {
                 for (name, value) in process.attributes { attributes[name] = value }
                 rows.append(TopRow(host: state.endpoint.description, endpointIndex: index, id: process.id,
                                    age: seconds(since: process.startTime), inStatus: seconds(since: process.statusTime),
-                                   status: process.status, cancelling: process.cancelling, attributes: attributes))
+                                   status: process.status, cancelling: process.cancelling, attributes: attributes,
+                                   parentID: process.parentID, waitingIn: process.waitingIn))
             }
         }
         return rows
@@ -83,7 +94,10 @@ enum TopTable {
             for name in row.attributes.keys { counts[name, default: 0] += 1 }
         }
         let names = counts.keys.sorted { counts[$0]! != counts[$1]! ? counts[$0]! > counts[$1]! : $0 < $1 }
-        return TopColumn.fixed + names.map(TopColumn.attribute)
+        var columns = TopColumn.fixed
+        if rows.contains(where: { $0.parentID != nil }) { columns.append(.parent) }
+        if rows.contains(where: { $0.waitingIn != nil }) { columns.append(.waitingIn) }
+        return columns + names.map(TopColumn.attribute)
     }
 
     /// Rows in `sort`'s order; ties (and rows without a value, which come last) by host, then id.
@@ -108,6 +122,8 @@ enum TopTable {
         case .status: return sign(a.status, b.status)
         case .age: return compareOptional(a.age, b.age)
         case .inStatus: return compareOptional(a.inStatus, b.inStatus)
+        case .parent: return compareOptional(a.parentID, b.parentID)
+        case .waitingIn: return compareOptional(a.waitingIn, b.waitingIn)
         case .attribute(let name):
             switch (a.attributes[name], b.attributes[name]) {
             case (nil, nil): return 0
@@ -130,7 +146,7 @@ enum TopTable {
         return sign(a, b)
     }
 
-    private static func compareOptional(_ a: Double?, _ b: Double?) -> Int {
+    private static func compareOptional<T: Comparable>(_ a: T?, _ b: T?) -> Int {
         switch (a, b) {
         case (nil, nil): return 0
         case (nil, _): return 2
