@@ -1,6 +1,6 @@
-// A process's history beside the table: its statuses in order with how long each lasted, and the time spent
-// in each status added up.
-let historyView = null;  // { key, lines, serverTime, error }
+// A process's history beside the table: its statuses in order with how long each lasted, the time spent
+// in each status added up, and where its Swift task is waiting now (the whole async backtrace).
+let historyView = null;  // { key, lines, serverTime, task, error }
 
 function selectionKey(selection) { return selection ? selection.host + "\n" + selection.id : ""; }
 
@@ -18,14 +18,15 @@ function pollHistory() {
   const host = selection && hostNamed(selection.host);
   if (!host || !host.enabled) return;
   const key = selectionKey(selection);
-  fetchFrom(host, "history", "/procs/" + encodeURIComponent(selection.id) + "/history", (body) => {
+  fetchFrom(host, "history", "/procs/" + encodeURIComponent(selection.id) + "/history?tasks=1", (body) => {
     if (selectionKey(state.selection) !== key) return;
     historyView = { key, lines: Array.isArray(body.history) ? body.history : [],
-                    serverTime: parseTime(body.serverTime), error: "" };
+                    serverTime: parseTime(body.serverTime),
+                    task: body.task && typeof body.task === "object" ? body.task : null, error: "" };
   }, (error) => {
     if (selectionKey(state.selection) !== key) return;
     historyView = { key, lines: historyView && historyView.key === key ? historyView.lines : [],
-                    serverTime: NaN, error: describeError(error) };
+                    serverTime: NaN, task: null, error: describeError(error) };
   });
 }
 
@@ -107,5 +108,26 @@ function renderHistory() {
   } else if (!view.error) {
     parts.push(el("p", { class: "sub", text: "No statuses recorded." }));
   }
+  if (view && view.task) parts.push(...taskSection(view.task));
   panel.replaceChildren(...parts);
+}
+
+/// Where the entry's task is: its state, how long, and its async backtrace from the suspension point out.
+function taskSection(task) {
+  const frames = Array.isArray(task.frames) ? task.frames : [];
+  let summary = "Task " + String(task.id ?? "?") + (task.name ? " \u201c" + String(task.name) + "\u201d" : "")
+    + " · " + String(task.state ?? "?");
+  if (typeof task.suspendedFor === "number") summary += " · for at least " + formatDuration(task.suspendedFor);
+  if (task.cancelled === true) summary += " · cancelled";
+  return [
+    el("h3", { text: "Waiting in" }),
+    el("p", { class: "sub task-summary", text: summary }),
+    el("ol", { class: "frames async-backtrace", start: "0" }, frames.map((frame) => {
+      const where = frame && frame.file ? String(frame.file) + (frame.line ? ":" + frame.line : "") : "";
+      return el("li", { class: "mono", title: where },
+        el("span", { class: "function", text: String((frame && frame.function) ?? "?") }),
+        where ? el("span", { class: "where", text: " at " + where }) : null);
+    })),
+    task.truncated === true ? el("p", { class: "sub", text: "… more frames than the capture keeps" }) : null,
+  ].filter(Boolean);
 }

@@ -8,7 +8,7 @@ function processRow(host, entry, serverTime) {
   const statusTime = parseTime(entry.statusTime);
   return {
     host: host.name, id: String(entry.id), attrs, status: String(entry.status ?? ""),
-    cancelling: entry.cancelling === true,
+    cancelling: entry.cancelling === true, parent: entry.parent === undefined || entry.parent === null ? "" : String(entry.parent),
     age: (serverTime - procTime) / 1000, inStatus: (serverTime - statusTime) / 1000,
   };
 }
@@ -37,6 +37,8 @@ function processColumns(attributeNames) {
         row.cancelling ? el("span", { class: "badge warn", text: "cancelling" }) : null) },
     { key: "inStatus", label: "In status", numeric: true,
       cell: (row) => el("td", { class: "num", text: formatDuration(row.inStatus) }) },
+    ...(allProcessRows().some((row) => row.parent) ? [{ key: "parent", label: "Parent",
+      cell: (row) => el("td", { class: "mono", text: row.parent }) }] : []),
     ...attributeNames.map((name) => ({
       key: "attr:" + name, label: name,
       cell: (row) => {
