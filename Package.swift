@@ -128,7 +128,7 @@ let package = Package(
             ],
             // The web UI's files, compiled into the binary (no bundle to ship beside it).
             resources: ["index.html", "style.css", "state.js", "requests.js", "hosts.js", "processes.js", "history.js",
-                        "threads.js", "flamegraph.js", "start.js"].map { .embedInCode("WebUI/Page/" + $0) }
+                        "threads.js", "tasks.js", "flamegraph.js", "start.js"].map { .embedInCode("WebUI/Page/" + $0) }
         ),
         // Wall-clock profiles pushed to Grafana Pyroscope (Connect Push API, /ingest), over HTTP/1.1 or HTTPS.
         .target(

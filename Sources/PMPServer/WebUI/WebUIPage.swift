@@ -13,6 +13,7 @@ enum WebUIPage {
         "processes.js": PackageResources.processes_js,
         "history.js": PackageResources.history_js,
         "threads.js": PackageResources.threads_js,
+        "tasks.js": PackageResources.tasks_js,
         "flamegraph.js": PackageResources.flamegraph_js,
         "start.js": PackageResources.start_js,
     ]

@@ -213,6 +213,46 @@ struct WebUITests {
         #expect(browser.pageErrors.isEmpty, "\(browser.pageErrors)")
     }
 
+    @Test("tasks by state per endpoint, groups of tasks suspended alike, and a group's whole async backtrace")
+    func tasksView() async throws {
+        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "0", "--task-states", "2",
+                                    "--pmp", "127.0.0.1:0"])
+        defer { demo.stop() }
+        let pmp = try #require(demo.pmpURL)
+        let browser = try HeadlessChromium()
+        defer { browser.close() }
+        try browser.open("\(pmp)/#/tasks?poll=1")
+        let line = try await eventually("the endpoint's line with its tasks") { () -> [String]? in
+            let cells = try browser.evaluate("""
+                [...(document.querySelector('#tasks-summary tbody tr')?.cells || [])].map(td => td.textContent)
+                """) as? [String] ?? []
+            return cells.count == 7 && Int(cells[2]) ?? 0 > 0 ? cells : nil
+        }
+        #expect(Int(line[2]) ?? 0 >= 2 * 8, "every demo task counted: \(line)")
+        let chips = try browser.evaluate("[...document.querySelectorAll('#tasks-detail .chip')].map(b => b.dataset.state)") as? [String] ?? []
+        #expect(Set(chips).isSuperset(of: ["", "sleeping", "continuation", "enqueued", "group", "task"]), "\(chips)")
+
+        // Keep the sleepers: one group of two, whose backtrace names the demo's function.
+        try browser.evaluate("document.querySelector('#tasks-detail .chip[data-state=\"sleeping\"]').click()")
+        let groups = try await eventually("only the sleeping group") { () -> [[String]]? in
+            let rows = try browser.evaluate("""
+                [...document.querySelectorAll('#tasks-table tr.task-group')].map(tr => [...tr.cells].map(td => td.textContent))
+                """) as? [[String]] ?? []
+            return rows.count == 1 ? rows : nil
+        }
+        #expect(groups[0][0] == "2" && groups[0][1] == "sleeping", "\(groups)")
+        try browser.evaluate("document.querySelector('#tasks-table tr.task-group').click()")
+        let backtrace = try await eventually("the group's async backtrace") { () -> String? in
+            let text = try browser.evaluate("document.querySelector('#tasks-table pre.async-backtrace')?.textContent") as? String
+            return text?.isEmpty == false ? text : nil
+        }
+        #expect(backtrace.contains("sleepingForAnHour"), "\(backtrace)")
+        let tasks = try browser.evaluate("document.querySelector('#tasks-table pre.task-list').textContent") as? String ?? ""
+        #expect(tasks.contains("\"sleeper-0\"") && tasks.contains("\"sleeper-1\""), "\(tasks)")
+        try Self.screenshot(browser, "tasks")
+        #expect(browser.pageErrors.isEmpty, "\(browser.pageErrors)")
+    }
+
     @Test("threads by wait reason per endpoint, a thread's stack, and the flame graph of a fresh profile")
     func threadsAndFlameGraph() async throws {
         let first = try DemoProcess(Self.demoArguments)

@@ -3,7 +3,8 @@
 function makeHost(name) {
   storedToken(name);
   return { name, base: baseURL(name), enabled: true, status: "pending", error: "", errorStatus: 0, lastAnswer: 0,
-           procs: [], serverTime: NaN, stacks: null, stacksError: "", busy: new Set(), generation: 0 };
+           procs: [], serverTime: NaN, stacks: null, stacksError: "", tasks: null, tasksError: "", busy: new Set(),
+           generation: 0 };
 }
 
 /// Forgets what was fetched; answers to requests already on their way are then ignored.
@@ -16,6 +17,8 @@ function resetHost(host) {
   host.serverTime = NaN;
   host.stacks = null;
   host.stacksError = "";
+  host.tasks = null;
+  host.tasksError = "";
 }
 
 function hostNamed(name) { return state.hosts.find((host) => host.name === name); }
@@ -44,6 +47,7 @@ function pollRound() {
   for (const host of enabledHosts()) {
     pollProcesses(host);
     if (state.view === "threads") pollStacks(host);
+    if (state.view === "tasks") pollTasks(host);
   }
   if (state.view === "procs") pollHistory();
   scheduleRender();
@@ -221,6 +225,7 @@ function render() {
   renderTokenButton();
   if (state.view === "procs") { renderProcesses(); renderHistory(); }
   if (state.view === "threads") renderThreads();
+  if (state.view === "tasks") renderTasks();
   if (state.view === "flame") renderFlameControls();
   renderStatusLine();
 }

@@ -1,6 +1,6 @@
 // The page's state and its form in the URL fragment (#/VIEW?host=h1:p1,h2:p2&…), plus the small helpers
 // every part uses. The parts share one scope: served, they run in one function, in index.html's order.
-const VIEWS = ["procs", "threads", "flame"];
+const VIEWS = ["procs", "threads", "tasks", "flame"];
 const POLL_CHOICES = [0, 1, 2, 5, 10, 30];
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -15,6 +15,9 @@ const state = {
   threadSort: { key: "blockedFor", descending: true },
   reasonFilter: "",
   expandedThreads: new Set(),
+  tasksHost: "",
+  taskStateFilter: "",
+  expandedTaskGroups: new Set(),
   flame: { host: "", seconds: 5, hz: 100, byState: true, registered: false, repeat: false },
   tokens: new Map(),  // endpoint name -> its token; each is sent to its endpoint only
 };
@@ -193,6 +196,7 @@ function applyFragment() {
     state.selection = null;
   }
   state.threadsHost = params.get("th") || "";
+  state.tasksHost = params.get("tk") || "";
   const flame = state.flame;
   flame.host = params.get("fh") || flame.host;
   const seconds = Number(params.get("seconds"));
@@ -219,6 +223,7 @@ function fragmentFor(view) {
     params.push("sel=" + encodePart(state.selection.host + "," + state.selection.id));
   }
   if (view === "threads" && state.threadsHost) params.push("th=" + encodePart(state.threadsHost));
+  if (view === "tasks" && state.tasksHost) params.push("tk=" + encodePart(state.tasksHost));
   if (view === "flame") {
     const flame = state.flame;
     if (flame.host) params.push("fh=" + encodePart(flame.host));
