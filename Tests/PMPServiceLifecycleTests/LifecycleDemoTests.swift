@@ -42,7 +42,9 @@ import Testing
                      "ticker stopped", "pmp server stopped", "pmp-lifecycle-demo exiting"] {
             #expect(log.contains(line), "\(line) missing from:\n\(log)")
         }
-        #expect(log.contains("connections-cut=1"), "the profile was cut:\n\(log)")
+        // The profile's connection at least (a client's keep-alive connection may be mid-answer too).
+        let cut = log.firstMatch(of: /connections-cut=(\d+)/).flatMap { Int($0.1) } ?? 0
+        #expect(cut >= 1, "the profile was cut:\n\(log)")
         let order = ["ticker stopped", "pmp server stopping gracefully", "pmp server stopped"].compactMap {
             log.range(of: $0)?.lowerBound
         }
