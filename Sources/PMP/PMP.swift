@@ -75,20 +75,23 @@ public enum PMP {
     }
 
     /// Samples for `duration` at `rate` Hz and returns the folded profile; blocks the calling thread meanwhile.
-    public static func record(for duration: Duration, rate: Double = 100,
+    /// With `tasks`, the Swift tasks are sampled too (`CollectorOptions.tasks`).
+    public static func record(for duration: Duration, rate: Double = 100, tasks: Bool = false,
                               options: CollectorOptions = CollectorOptions()) throws -> Profile {
         var options = options
         options.duration = duration
         options.rate = rate
+        options.tasks = options.tasks || tasks
         return try Collector.start(options).wait()
     }
 
     /// Samples for `duration` at `rate` Hz without blocking a cooperative-pool thread.
-    public static func record(for duration: Duration, rate: Double = 100,
+    public static func record(for duration: Duration, rate: Double = 100, tasks: Bool = false,
                               options: CollectorOptions = CollectorOptions()) async throws -> Profile {
         var options = options
         options.duration = duration
         options.rate = rate
+        options.tasks = options.tasks || tasks
         let collector = try Collector.start(options)
         return await withTaskCancellationHandler {
             await collector.finished()

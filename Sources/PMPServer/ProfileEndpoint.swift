@@ -8,7 +8,9 @@ import PMPProfiles
 ///   `PMPServerLimits.maxProfileSeconds`, 60), `hz` (default 100, at most `maxProfileRate`, 1000);
 /// - `format` (`/profile` only): `text` (default), `folded`, `json`, `pprof`, `speedscope`, `svg`;
 ///   `/debug/pprof/profile` always answers gzipped pprof, what `go tool pprof` fetches;
-/// - `threads=registered`, `state=1`, `thread=1`, `rootfirst=1`: as for `/stacks`.
+/// - `threads=registered`, `state=1`, `thread=1`, `rootfirst=1`: as for `/stacks`;
+/// - `tasks=1`: the Swift tasks are sampled too (at most 10 times a second, see `CollectorOptions.tasks`), their
+///   async backtraces with their state as the wait reason (`task suspended on continuation`, …).
 ///
 /// Profiles run concurrently, each with its own collector, up to `maxConcurrentProfiles` (4); beyond that the
 /// answer is 429 with `Retry-After`, also when its `hz` would bring the running profiles' rates together above
@@ -36,6 +38,7 @@ enum ProfileEndpoint {
                 : try query.choice("format", default: .text, ["text": .text, "folded": .folded, "json": .json,
                                                                "pprof": .pprof, "speedscope": .speedscope, "svg": .svg])
             let threads = try Endpoints.threadSelection(query)
+            let tasks = try query.flag("tasks")
             let options = try Endpoints.renderOptions(query, title: "swift-pmp profile")
 
             let id: Int
@@ -60,7 +63,7 @@ enum ProfileEndpoint {
             }
             reply.lifetime.allow(.milliseconds(Int64((seconds * 1000).rounded())))
             let collectorOptions = CollectorOptions(rate: rate, duration: .milliseconds(Int64((seconds * 1000).rounded())),
-                                                    threads: threads)
+                                                    threads: threads, tasks: tasks)
             PMP.startCollector(collectorOptions) { started in
                 switch started {
                 case .failure(let error):

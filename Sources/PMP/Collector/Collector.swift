@@ -21,6 +21,8 @@ public final class Collector: Sendable {
 
     private struct State {
         var counter: StackCounter<RawKey>
+        /// The tasks' async backtraces, symbolized when sampled (`CollectorOptions.tasks`).
+        var taskStacks: ProfileBuilder
         var statistics = CollectorStatistics()
         var startWall: Double = 0
         var startMono: UInt64 = 0
@@ -40,7 +42,8 @@ public final class Collector: Sendable {
     private init(options: CollectorOptions, clock: any CollectorClock) {
         self.options = options
         self.clock = clock
-        state = Mutex(State(counter: StackCounter(limit: options.maxStacks)))
+        state = Mutex(State(counter: StackCounter(limit: options.maxStacks),
+                            taskStacks: ProfileBuilder(maxStacks: options.maxStacks, keepThreadNames: false)))
     }
 
     /// Starts sampling on a new thread. Throws when the capture engine cannot be installed.
@@ -114,10 +117,11 @@ public final class Collector: Sendable {
 
     /// The profile so far (while sampling goes on) or the final one.
     public func profile() -> Profile {
-        let (keys, counts, dropped, statistics, startWall) = state.withLock { state in
+        let (keys, counts, dropped, statistics, startWall, taskStacks) = state.withLock { state in
             var statistics = state.statistics
             statistics.elapsed = Double((state.endMono ?? clock.now()) &- state.startMono) / 1e9
-            return (state.counter.keys, state.counter.counts, state.counter.droppedSamples, statistics, state.startWall)
+            return (state.counter.keys, state.counter.counts, state.counter.droppedSamples, statistics, state.startWall,
+                    state.taskStacks.build())
         }
         var builder = ProfileBuilder(maxStacks: Int.max, keepThreadNames: options.keepThreadNames)
         for (key, count) in zip(keys, counts) {
@@ -125,7 +129,10 @@ public final class Collector: Sendable {
             let reason = WaitReasonClassifier.classify(kernelState: String(key.state), functions: frames.lazy.map(\.fullFunction))
             builder.add(frames: frames, count: count, waitReason: reason, threadName: key.threadName)
         }
-        builder.addDropped(dropped)
+        for stack in taskStacks.stacks {
+            builder.add(frames: stack.frames, count: stack.count, waitReason: stack.waitReason, threadName: nil)
+        }
+        builder.addDropped(dropped + taskStacks.droppedSamples)
         builder.addUnanswered(statistics.unansweredSamples)
         builder.addCaptures(statistics.captures)
         return builder.build(startTime: startWall, duration: statistics.elapsed, requestedRate: options.rate,
@@ -217,6 +224,8 @@ public final class Collector: Sendable {
             sampler.captures += 1
             let answers = account(raw, batched: plan.batched)
             remember(answers, of: plan, in: &sampler)
+            let taskEvery = options.ticksPerTaskSample
+            if taskEvery > 0, (sampler.captures - 1) % taskEvery == 0 { sampleTasks(weight: taskEvery) }
             sleepUntilNextTick(&schedule)
         }
         finish()
@@ -326,6 +335,27 @@ public final class Collector: Sendable {
             }
         }
         return answers
+    }
+
+    /// One task capture (no thread captured), each task's async backtrace counted `weight` times.
+    private func sampleTasks(weight: Int) {
+        let started = clock.now()
+        // The search for tasks stops at its own time limit; a stuck capture thread holds sampling up no longer.
+        let options = CaptureOptions(threads: .threads([]), timeout: options.timeout, waitLimit: .seconds(5), tasks: true)
+        let snapshot = try? PMP.snapshot(options)
+        let seconds = Double(clock.now() &- started) / 1e9
+        state.withLock { state in
+            state.statistics.taskCaptures += 1
+            state.statistics.taskCaptureSeconds += seconds
+            guard let snapshot, snapshot.taskSummary != nil else {
+                state.statistics.failedTaskCaptures += 1
+                return
+            }
+            for task in snapshot.tasks where !task.frames.isEmpty {
+                state.taskStacks.add(frames: task.frames, count: weight, waitReason: WaitReason(task.state.foldedText),
+                                     threadName: nil)
+            }
+        }
     }
 
     /// Keeps what the answers say of each signalled thread for the next tick's plan.

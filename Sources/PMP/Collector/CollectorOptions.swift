@@ -19,10 +19,17 @@ public struct CollectorOptions: Sendable, Hashable {
     public var maxDepth: Int
     /// How long one capture waits for threads to answer.
     public var timeout: Duration
+    /// Sample the Swift tasks too: where tasks spend their time suspended, by state. A task sample is a task
+    /// capture (a scan of resident memory, milliseconds), so tasks are sampled at most `taskRate` times a second,
+    /// every Nth tick, each task sample counting N: its counts read as the threads' do.
+    public var tasks: Bool
+    /// Task samples per second at most (when `tasks`).
+    public var taskRate: Double
 
     public init(rate: Double = 100, duration: Duration? = nil, maxCaptures: Int? = nil,
                 threads: ThreadSelection = .all, maxStacks: Int = 10_000, idleBatching: Bool = true,
-                keepThreadNames: Bool = true, maxDepth: Int = 128, timeout: Duration = .milliseconds(100)) {
+                keepThreadNames: Bool = true, maxDepth: Int = 128, timeout: Duration = .milliseconds(100),
+                tasks: Bool = false, taskRate: Double = 10) {
         self.rate = rate
         self.duration = duration
         self.maxCaptures = maxCaptures
@@ -32,6 +39,14 @@ public struct CollectorOptions: Sendable, Hashable {
         self.keepThreadNames = keepThreadNames
         self.maxDepth = maxDepth
         self.timeout = timeout
+        self.tasks = tasks
+        self.taskRate = taskRate
+    }
+
+    /// Ticks from one task sample to the next: the rate over the task rate, at least 1.
+    var ticksPerTaskSample: Int {
+        guard tasks, taskRate > 0, taskRate.isFinite else { return 0 }
+        return max(1, Int((rate / taskRate).rounded(.up)))
     }
 }
 
@@ -47,6 +62,10 @@ public struct CollectorStatistics: Sendable, Hashable {
     public var batchedSamples = 0
     /// Thread samples without a stack (the thread did not answer).
     public var unansweredSamples = 0
+    /// Task captures taken (`CollectorOptions.tasks`), those that failed, and the seconds they took together.
+    public var taskCaptures = 0
+    public var failedTaskCaptures = 0
+    public var taskCaptureSeconds: Double = 0
     /// Seconds from the first capture to now (or to the end).
     public var elapsed: Double = 0
     /// Captures per second achieved.
