@@ -51,6 +51,13 @@ struct Demo: ParsableCommand {
                                valueName: "N"))
     var taskStates: Int = 0
 
+    @Option(help: ArgumentHelp("Fill this many MiB of heap with junk for the task search to read through, with copies of the task class pointer in it (see --junk-isa-per-mib).",
+                               valueName: "MiB"))
+    var junkMib: Int = 0
+
+    @Option(help: ArgumentHelp("Copies of the task class pointer per MiB of junk, each followed by garbage.", valueName: "N"))
+    var junkIsaPerMib: Int = 16
+
     @Option(help: "Where triggered dumps go: stderr, log (stderr through a swift-log logger, one prefixed record per line), or a file path to append to.")
     var dumpTo: String = "stderr"
 
@@ -103,6 +110,8 @@ struct Demo: ParsableCommand {
         guard threads >= 0, threads <= 100_000 else { throw ValidationError("--threads must be between 0 and 100000") }
         guard busy >= 0, busy <= threads else { throw ValidationError("--busy must be between 0 and --threads") }
         guard tasks >= 0 else { throw ValidationError("--tasks must not be negative") }
+        guard junkMib >= 0, junkMib <= 1 << 20 else { throw ValidationError("--junk-mib must be between 0 and 1048576") }
+        guard junkIsaPerMib >= 0, junkIsaPerMib <= 65536 else { throw ValidationError("--junk-isa-per-mib must be between 0 and 65536") }
         if let churnLibraries, !(churnLibraries >= 0 && churnLibraries <= 1_000_000) {
             throw ValidationError("--churn-libraries must be between 0 and 1000000")
         }
@@ -156,6 +165,7 @@ struct Demo: ParsableCommand {
             Workers.start(kind, index: index)
         }
         SuspendedTasks.start(count: tasks)
+        if junkMib > 0 { HeapJunk.fill(megabytes: junkMib, isaCopiesPerMegabyte: junkIsaPerMib) }
         TaskStates.start(count: taskStates)
         if let churnLibraries { LibraryChurn.start(rate: churnLibraries) }
         if let churnThreads { ThreadChurn.start(rate: churnThreads) }

@@ -93,6 +93,37 @@ import Testing
         #expect(Set(tasks.map(\.id)).count == tasks.count)
     }
 
+    @Test("10 000 tasks in a heap of junk holding copies of the task class pointer: each task once, no junk")
+    func tenThousandTasksInJunk() throws {
+        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "10000", "--junk-mib", "100",
+                                    "--junk-isa-per-mib", "256"])
+        defer { demo.stop() }
+        demo.signal(SIGUSR1)
+        let text = try demo.waitForDumps(1, timeout: 120)
+        let dump = try #require(DumpParser.parse(text).first)
+        let summary = try #require(dump.snapshot.taskSummary)
+        #expect(!summary.incomplete, "\(summary.note ?? "")")
+        let tasks = dump.snapshot.tasks
+        #expect(Set(tasks.map(\.id)).count == tasks.count, "no task listed twice")
+        let parked = tasks.filter { task in
+            task.state == .continuation && task.frames.contains { $0.function.contains("waitingOnContinuation") }
+        }
+        #expect(parked.count == 10000)
+        #expect(tasks.count < 10000 + 50, "the 25 600 copies in the junk are not tasks: \(tasks.count) listed")
+    }
+
+    @Test("more copies of the task class pointer than the search keeps: the dump says it is incomplete")
+    func tooManyCandidatesSaid() throws {
+        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "10", "--junk-mib", "40",
+                                    "--junk-isa-per-mib", "4096"])
+        defer { demo.stop() }
+        demo.signal(SIGUSR1)
+        let text = try demo.waitForDumps(1, timeout: 120)
+        let summary = try #require(DumpParser.parse(text).first?.snapshot.taskSummary)
+        #expect(summary.incomplete)
+        #expect(summary.note?.contains("candidates") == true, "\(summary.note ?? "")")
+    }
+
     @Test("a task section renders and parses back to the same tasks")
     func roundTrip() throws {
         let frame = Frame(address: 0x55d1_c3a1_b2c4, function: "Gate.park()", file: "/src/Gate.swift", line: 13,
