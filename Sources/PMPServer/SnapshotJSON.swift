@@ -9,21 +9,22 @@ import PMPSupport
 ///      "threadCount":3, "captured":2,
 ///      "threads":[
 ///        {"tid":4243, "name":"cond-0", "state":"S", "waitReason":"condition wait", "blockedFor":12.345,
-///         "cpuTime":0.01, "failure":null, "heldBy":null, "truncated":false,
+///         "cpuTime":0.01, "failure":null, "heldBy":null, "task":null, "truncated":false,
 ///         "frames":[{"address":"0x00007f5a1c2d3e4f", "function":"pthread_cond_wait",
 ///                    "fullFunction":"pthread_cond_wait", "file":"./nptl/x.c", "line":57, "image":"libc.so.6",
 ///                    "inlined":false}, …]},
 ///        {"tid":4251, "name":"worker-3", "state":"S", "waitReason":"mutex lock", "blockedFor":3.2,
-///         "cpuTime":0.001, "failure":null, "heldBy":{"tid":4252, "name":"lock-holder"}, "truncated":false,
+///         "cpuTime":0.001, "failure":null, "heldBy":{"tid":4252, "name":"lock-holder"}, "task":null, "truncated":false,
 ///         "frames":[…]},
 ///        {"tid":4250, "name":"blocker", "state":"S", "waitReason":"no answer", "blockedFor":null,
-///         "cpuTime":0, "failure":"signal blocked", "heldBy":null, "truncated":false, "frames":[]}]}
+///         "cpuTime":0, "failure":"signal blocked", "heldBy":null, "task":null, "truncated":false, "frames":[]}]}
 ///
 /// `time` is the capture's wall-clock time (RFC 3339, UTC); `elapsed` the capture's duration and `blockedFor`
 /// (time without CPU progress, null when unknown or running) and `cpuTime` are seconds; `state` is the kernel's
 /// one-letter state; `failure` says why a thread has no stack ("signal blocked", "exited", "timed out", …);
 /// `heldBy` names the thread holding the lock a thread waits for (pthread mutexes, Swift's `Mutex`), null when
-/// unknown (its `name` null when that thread was not found).
+/// unknown (its `name` null when that thread was not found); `task` is the id of the Swift task the thread was
+/// running (in `tasks`, after the threads), null when none or unknown.
 /// Frames go from the leaf (first) to the root; `address` is a hex string (JavaScript numbers cannot hold every
 /// 64-bit address); `function` is the name as Swift's crash backtracer prints it (`closure #1 in static
 /// Workers.startThread(name:_:)`), `fullFunction` the complete demangled name (module, parameter and return
@@ -37,7 +38,7 @@ import PMPSupport
 ///      "groups":[
 ///        {"count":5, "waitReason":"condition wait", "truncated":false,
 ///         "threads":[{"tid":4243, "name":"cond-0", "state":"S", "blockedFor":12.3, "cpuTime":0.01,
-///                     "failure":null, "heldBy":null}, …],
+///                     "failure":null, "heldBy":null, "task":null}, …],
 ///         "frames":[…]}]}
 package enum SnapshotJSON {
     package static func render(_ snapshot: Snapshot) -> [UInt8] {
@@ -165,6 +166,8 @@ package enum SnapshotJSON {
         } else {
             json.null()
         }
+        json.key("task")
+        if let task = thread.task { json.integer(task) } else { json.null() }
     }
 
     static func frames(_ frames: [Frame], into json: inout JSONWriter) {

@@ -11,7 +11,7 @@ import Testing
 /// Every endpoint and format over a real socket, read by a real HTTP client (URLSession).
 @Suite("PMPServer endpoints") struct ServerEndpointTests {
     static let threadKeys: Set<String> = ["tid", "name", "state", "waitReason", "blockedFor", "cpuTime", "failure",
-                                          "heldBy", "truncated", "frames"]
+                                          "heldBy", "task", "truncated", "frames"]
     static let frameKeys: Set<String> = ["address", "function", "fullFunction", "file", "line", "image", "inlined"]
     static let headerKeys: Set<String> = ["pid", "time", "elapsed", "maxDepth", "threadCount", "captured"]
 
@@ -122,7 +122,7 @@ import Testing
             let members = try #require(group["threads"] as? [[String: Any]])
             #expect(members.count == group["count"] as? Int)
             for member in members {
-                #expect(Set(member.keys) == ["tid", "name", "state", "blockedFor", "cpuTime", "failure", "heldBy"])
+                #expect(Set(member.keys) == ["tid", "name", "state", "blockedFor", "cpuTime", "failure", "heldBy", "task"])
             }
             for frame in group["frames"] as? [[String: Any]] ?? [] { #expect(Set(frame.keys) == Self.frameKeys) }
         }

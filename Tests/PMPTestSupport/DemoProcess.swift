@@ -47,6 +47,13 @@ package final class DemoProcess: @unchecked Sendable {
     }
 
     /// The demo's own API (`serving URL` before "ready"), as `http://HOST:PORT`.
+    /// pmp-demo with `count` Swift tasks in each state (`--task-states`), one blocked worker thread and no other
+    /// tasks; with `pmp`, its endpoints on a loopback port of the system's choosing.
+    package static func withTaskStates(_ count: Int, pmp: Bool = false) throws -> DemoProcess {
+        try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "0", "--task-states", "\(count)"]
+                        + (pmp ? ["--pmp", "127.0.0.1:0"] : []))
+    }
+
     package var servingURL: String? { startupValue("serving ") }
 
     /// The profiler's endpoints (`pmp URL` before "ready"), as `http://HOST:PORT`.

@@ -215,8 +215,7 @@ struct WebUITests {
 
     @Test("tasks by state per endpoint, groups of tasks suspended alike, and a group's whole async backtrace")
     func tasksView() async throws {
-        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "0", "--task-states", "2",
-                                    "--pmp", "127.0.0.1:0"])
+        let demo = try DemoProcess.withTaskStates(2, pmp: true)
         defer { demo.stop() }
         let pmp = try #require(demo.pmpURL)
         let browser = try HeadlessChromium()
@@ -250,6 +249,23 @@ struct WebUITests {
         let tasks = try browser.evaluate("document.querySelector('#tasks-table pre.task-list').textContent") as? String ?? ""
         #expect(tasks.contains("\"sleeper-0\"") && tasks.contains("\"sleeper-1\""), "\(tasks)")
         try Self.screenshot(browser, "tasks")
+
+        // The thread running the actor's holder: its stack goes on with that task's async frames.
+        try browser.evaluate("location.hash = '#/threads?poll=1'")
+        let holder = try await eventually("the holder's thread row") { () -> Bool? in
+            try browser.evaluate("""
+                (() => { const row = [...document.querySelectorAll('#threads-table tr.thread')]
+                           .find(tr => tr.cells[5].title.includes('holdWhileBlocked'));
+                         if (row && row.getAttribute('aria-expanded') !== 'true') row.click();
+                         return !!row; })()
+                """) as? Bool == true ? true : nil
+        }
+        #expect(holder)
+        let continuation = try await eventually("the async continuation") { () -> String? in
+            let text = try browser.evaluate("document.querySelector('#threads-table pre.async-continuation')?.textContent") as? String
+            return text?.isEmpty == false ? text : nil
+        }
+        #expect(continuation.hasPrefix("running task ") && continuation.contains("\"actor-holder\""), "\(continuation)")
         #expect(browser.pageErrors.isEmpty, "\(browser.pageErrors)")
     }
 

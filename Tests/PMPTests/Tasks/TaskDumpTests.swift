@@ -8,7 +8,7 @@ import Testing
     @Test("every task state is found with its count, innermost function of the demo and relations")
     func everyState() throws {
         let count = 3
-        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "0", "--task-states", "\(count)"])
+        let demo = try DemoProcess.withTaskStates(count)
         defer { demo.stop() }
         demo.signal(SIGUSR1)
         let text = try demo.waitForDumps(1)

@@ -10,8 +10,7 @@ import Testing
     @Test("debug=2, debug=1 and pprof list every task with its state; the readers fold them as tasks")
     func goroutineEndpointsListTasks() async throws {
         let count = 2
-        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "0", "--task-states", "\(count)",
-                                    "--pmp", "127.0.0.1:0"])
+        let demo = try DemoProcess.withTaskStates(count, pmp: true)
         defer { demo.stop() }
         let base = try #require(demo.pmpURL)
 

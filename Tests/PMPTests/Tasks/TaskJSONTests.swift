@@ -11,8 +11,7 @@ import Testing
     @Test("/stacks lists every task with every key; group=1 folds identical task stacks with counts")
     func stacksListTasks() async throws {
         let count = 2
-        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "0", "--task-states", "\(count)",
-                                    "--pmp", "127.0.0.1:0"])
+        let demo = try DemoProcess.withTaskStates(count, pmp: true)
         defer { demo.stop() }
         let base = try #require(demo.pmpURL)
         let answer = try await HTTPClient.get(base + "/stacks")
@@ -28,6 +27,12 @@ import Testing
         #expect(kinds["task"] == count * 2)
         #expect(kinds["enqueued"] == count)
         #expect(kinds["running", default: 0] >= 1)
+        // A thread running a task names it, and the task names the thread.
+        let threads = try #require(object["threads"] as? [[String: Any]])
+        let running = try #require(tasks.first { $0["stateKind"] as? String == "running" && $0["thread"] is Int })
+        let runner = try #require(threads.first { $0["tid"] as? Int == running["thread"] as? Int }, "\(running)")
+        #expect(runner["task"] as? Int == running["id"] as? Int, "\(runner)")
+        #expect(threads.allSatisfy { $0.keys.contains("task") })
 
         let grouped = try await HTTPClient.get(base + "/stacks?group=1")
         let groupObject = try #require(try JSONSerialization.jsonObject(with: grouped.body) as? [String: Any])

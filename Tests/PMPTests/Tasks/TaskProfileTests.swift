@@ -59,8 +59,7 @@ import Testing
 
     @Test("GET /profile?tasks=1 of pmp-demo: the demo's tasks by state in the folded profile")
     func profileEndpointSamplesTasks() async throws {
-        let demo = try DemoProcess(["--threads", "1", "--busy", "0", "--tasks", "0", "--task-states", "2",
-                                    "--pmp", "127.0.0.1:0"])
+        let demo = try DemoProcess.withTaskStates(2, pmp: true)
         defer { demo.stop() }
         let base = try #require(demo.pmpURL)
         let answer = try await HTTPClient.get(base + "/profile?seconds=1&hz=50&tasks=1&format=folded&state=1")

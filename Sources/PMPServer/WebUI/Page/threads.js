@@ -6,7 +6,8 @@ function pollStacks(host) {
   return fetchFrom(host, "stacks", "/stacks?format=json", (body) => {
     host.stacks = { pid: body.pid, time: parseTime(body.time), elapsed: body.elapsed,
                     threadCount: body.threadCount, captured: body.captured,
-                    threads: Array.isArray(body.threads) ? body.threads : [] };
+                    threads: Array.isArray(body.threads) ? body.threads : [],
+                    tasks: Array.isArray(body.tasks) ? body.tasks : [] };
     host.stacksError = "";
   }, (error) => {
     host.stacksError = describeError(error);
@@ -166,10 +167,17 @@ function renderThreads() {
                                     ? "–" : formatDuration(thread.blockedFor) }),
     el("td", { class: "frames", title: thread.frames.map(frameLine).join("\n"), text: topFrames(thread) })));
     if (expanded) {
+      // A thread running a Swift task: its stack goes on with the task's async frames, out to the task's entry.
+      const task = thread.task === null || thread.task === undefined ? null
+        : stacks.tasks.find((candidate) => candidate.id === thread.task);
+      const asyncFrames = task && Array.isArray(task.frames) ? task.frames : [];
       rows.push(el("tr", { class: "stack" }, el("td", { colspan: 6 },
         el("pre", { text: thread.failure ? "no stack: " + thread.failure
                                          : thread.frames.map(frameLine).join("\n")
-                                           + (thread.truncated ? "\n… cut at the maximum depth" : "") }))));
+                                           + (thread.truncated ? "\n… cut at the maximum depth" : "") }),
+        task ? el("pre", { class: "async-continuation",
+                           text: "running task " + String(task.id) + (task.name ? " " + JSON.stringify(String(task.name)) : "")
+                                 + ", its async frames:\n" + asyncFrames.map(frameLine).join("\n") }) : null)));
     }
   }
 
