@@ -44,7 +44,11 @@ package enum RFC3339 {
         }
         let days = daysSinceEpoch(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return seconds * 1_000_000_000 + fraction
+        // Nanoseconds since 1970 in 64 bits reach the year 2262: later (or much earlier) times are not read.
+        let (nanoseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (total, overflowAgain) = nanoseconds.addingReportingOverflow(fraction)
+        return overflowAgain ? nil : total
     }
 
     /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (eras of 400 years from March 1st).

@@ -42,4 +42,16 @@ struct SupportPrimitiveTests {
         #expect(("xxaxx" as Substring).trimmingCharacters(in: "x") == "a")
         #expect(("" as Substring).trimmingCharacters(in: " ") == "")
     }
+
+    @Test("RFC 3339 times past what 64-bit nanoseconds since 1970 hold are not read; saturating sums")
+    func nanosecondBounds() {
+        #expect(RFC3339.nanosecondsSinceEpoch("2262-04-11T23:47:16Z") == 9_223_372_036_000_000_000)
+        #expect(RFC3339.nanosecondsSinceEpoch("2262-04-11T23:47:16.854775807Z") == Int64.max)
+        #expect(RFC3339.nanosecondsSinceEpoch("2262-04-11T23:47:16.854775808Z") == nil)
+        #expect(RFC3339.nanosecondsSinceEpoch("9999-12-31T23:59:59Z") == nil)
+        #expect(RFC3339.nanosecondsSinceEpoch("0001-01-01T00:00:00Z") == nil)
+        #expect(Int.max.addingSaturated(2) == Int.max)
+        #expect(Int.min.addingSaturated(-2) == Int.min)
+        #expect(40.addingSaturated(2) == 42)
+    }
 }

@@ -1,3 +1,4 @@
+import PMPSupport
 /// Many stacks folded together: where threads spent their samples, most frequent first.
 ///
 /// Made by the in-process `Collector` (from captures) and by `pmp-aggregate` (from dumps found in logs);
@@ -66,10 +67,7 @@ public struct Profile: Sendable, Hashable, Codable {
     /// Samples kept in `stacks`.
     /// Saturates at `Int.max`: counts read from a file can be anything.
     public var sampleCount: Int {
-        stacks.reduce(0) { total, stack in
-            let (sum, overflow) = total.addingReportingOverflow(stack.count)
-            return overflow ? Int.max : sum
-        }
+        stacks.reduce(0) { $0.addingSaturated($1.count) }
     }
 
     /// Wall time one sample stands for, in nanoseconds (for pprof's wall-time value): the sampling interval,

@@ -120,6 +120,14 @@ import Testing
         #expect(dumps.first.map { abs($0.snapshot.time - 1_795_726_769.667) < 0.001 } == true)
     }
 
+    @Test("a header dated in the year 7431 (found by fuzzing): not a time 64-bit nanoseconds hold, read without a trap")
+    func farFutureTimestamp() throws {
+        let text = String(decoding: try ReaderFixture.bytes("fuzz/dump-year-7431.txt"), as: UTF8.self)
+        #expect(Timestamp.parse("7431-11-26T20:59:29.075Z") == nil)
+        // The lines are read; a header whose time cannot be read does not open a dump.
+        #expect(DumpParser.parse(text).allSatisfy { $0.snapshot.time < 1e10 })
+    }
+
     @Test("timestamps and numbers keep their precision")
     func timestamps() {
         #expect(Timestamp.iso8601(0) == "1970-01-01T00:00:00.000Z")

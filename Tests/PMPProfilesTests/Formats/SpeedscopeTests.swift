@@ -36,6 +36,16 @@ import Testing
         }
     }
 
+    @Test("a weight past Int.max (found by fuzzing): counts saturate, and the flame graph of it renders without overflow")
+    func hugeWeight() throws {
+        let text = String(decoding: try ReaderFixture.bytes("fuzz/speedscope-huge-weight.json"), as: UTF8.self)
+        let profile = try SpeedscopeParser.parse(text)
+        #expect(profile.stacks.contains { $0.count == Int.max })
+        #expect(profile.sampleCount == Int.max)
+        let svg = profile.rendered(as: .svg)
+        #expect(String(decoding: svg, as: UTF8.self).contains("</svg>"))
+    }
+
     @Test("files validate against the file-format schema: plain, by state and thread, per process, empty")
     func schema() throws {
         let documents = [

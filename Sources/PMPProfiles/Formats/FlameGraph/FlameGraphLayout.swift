@@ -1,3 +1,4 @@
+import PMPSupport
 /// The frames of a flame graph and where they go: stacks merged from the root by name (with the label
 /// pseudo-frames above the roots), siblings in name order, each frame as wide as its samples.
 ///
@@ -55,7 +56,7 @@ struct FlameGraphLayout {
         }
 
         let members = stacks.indices.filter { stacks[$0].count > 0 }
-        totalSamples = members.reduce(0) { $0 + stacks[$1].count }
+        totalSamples = members.reduce(0) { $0.addingSaturated(stacks[$1].count) }
         guard totalSamples > 0 else { return }
 
         // Widest first; at equal width the lower frame first, so that a frame always comes before those above it.
@@ -79,7 +80,7 @@ struct FlameGraphLayout {
             for member in candidate.members where length(member) > level {
                 let key = element(member, at: level)
                 groups[key, default: ([], 0)].members.append(member)
-                groups[key, default: ([], 0)].count += stacks[member].count
+                groups[key, default: ([], 0)].count = groups[key, default: ([], 0)].count.addingSaturated(stacks[member].count)
             }
             var start = candidate.node.start
             let ordered = groups.sorted { a, b in
@@ -90,7 +91,7 @@ struct FlameGraphLayout {
                     queue.insert(Candidate(node: Node(name: key.name, kind: key.kind, depth: level + 1, start: start,
                                                       count: group.count), members: group.members))
                 }
-                start += group.count
+                start = start.addingSaturated(group.count)
             }
         }
     }

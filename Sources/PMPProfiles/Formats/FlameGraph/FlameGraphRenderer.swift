@@ -1,3 +1,4 @@
+import PMPSupport
 /// A self-contained SVG flame graph, drawn like flamegraph.pl: the root ("all") at the bottom, callees stacked
 /// above their callers, siblings in name order, each frame as wide as its share of the samples.
 ///
@@ -28,7 +29,7 @@ public enum FlameGraphRenderer {
 
     public static func render(_ profile: Profile, options: RenderOptions = RenderOptions(),
                               maxFrames: Int = defaultMaxFrames) -> String {
-        let totalSamples = profile.stacks.reduce(0) { $0 + max($1.count, 0) }
+        let totalSamples = profile.stacks.reduce(0) { $0.addingSaturated(max($1.count, 0)) }
         let layout = FlameGraphLayout(profile, options: options,
                                       minimumSamples: Double(totalSamples) * minimumFrameWidth / plotWidth,
                                       maxFrames: max(maxFrames, 1))

@@ -1,3 +1,4 @@
+import PMPSupport
 /// Reads a pprof profile (gzipped or not) back into a `Profile`: what `PprofRenderer` writes, and other
 /// programs' profiles as far as they fit (the `samples`/count value, or the first, is taken as the count).
 ///
@@ -261,8 +262,7 @@ public enum PprofParser {
             let count = countIndex < sample.values.count ? Int(clamping: sample.values[countIndex]) : 0
             if let index = stackIndex[key] {
                 // Counts from a file can be anything: summing saturates rather than overflow.
-                let sum = stacks[index].count.addingReportingOverflow(count)
-                stacks[index].count = sum.overflow ? (count < 0 ? Int.min : Int.max) : sum.partialValue
+                stacks[index].count = stacks[index].count.addingSaturated(count)
             } else {
                 var stackFrames: [Frame] = []
                 stackFrames.reserveCapacity(key.locationIDs.count)
