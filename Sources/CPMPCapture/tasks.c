@@ -422,13 +422,24 @@ static void add_frame(pmp_task_decoder *decoder, pmp_task_record *out, uint64_t 
     out->frame_count++;
 }
 
+static int decode_task(pmp_task_decoder *decoder, uint64_t address, pmp_task_record *out, uint64_t words[32]);
+
 int pmp_task_decode(pmp_task_decoder *decoder, uint64_t address, pmp_task_record *out) {
+    // The copy of the task's header must not outlive the decode: left on this thread's stack (or in a
+    // sanitizer's heap-allocated frame), it is resident anonymous memory holding the task class pointer, and the
+    // next search would list it as a second copy of the task, at the wrong address.
+    uint64_t words[32];
+    int result = decode_task(decoder, address, out, words);
+    explicit_bzero(words, sizeof(uint64_t[32]));
+    return result;
+}
+
+static int decode_task(pmp_task_decoder *decoder, uint64_t address, pmp_task_record *out, uint64_t words[32]) {
     memset(out, 0, sizeof *out);
     const pmp_memory_reader *reader = decoder->reader;
     const pmp_task_layout *layout = decoder->layout;
-    uint64_t words[32];
     size_t header = layout != NULL ? layout->fragments : 72;
-    if (header > sizeof words) header = sizeof words;
+    if (header > sizeof(uint64_t[32])) header = sizeof(uint64_t[32]);
     if ((address & 15) != 0 || pmp_memory_read(reader, address, words, header) != 0) return PMP_TASK_REJECTED;
     if (words[0] != decoder->runtime->task_metadata) return PMP_TASK_REJECTED;
     uint32_t job_flags = (uint32_t)(words[4] & 0xffffffffu);

@@ -74,6 +74,7 @@ final class TaskCapture {
         }
         // Keep one entry per task: a task copied elsewhere in memory would otherwise be listed twice.
         var seenIDs: [UInt64: Int] = [:]
+        var copies = 0
         var unique: [RawTask] = []
         unique.reserveCapacity(tasks.count)
         for var task in tasks {
@@ -84,6 +85,7 @@ final class TaskCapture {
                 task.executorMetadata = scanner.readWord(task.dependencyTarget)
             }
             if let earlier = seenIDs[task.id], full {
+                copies += 1
                 if unique[earlier].changed && !task.changed { unique[earlier] = task }
                 continue
             }
@@ -94,6 +96,9 @@ final class TaskCapture {
         if scan.stats.out_of_time != 0 {
             incomplete = true
             note = (note.map { $0 + "; " } ?? "") + "scan stopped at its time limit of \(timeLimit)"
+        }
+        if copies > 0 {
+            note = (note.map { $0 + "; " } ?? "") + "\(copies) cop\(copies == 1 ? "y" : "ies") of tasks found elsewhere in memory left out"
         }
         if scan.stats.huge_regions > 0 {
             let gib = scan.stats.huge_bytes >> 30
