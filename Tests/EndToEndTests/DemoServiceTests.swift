@@ -12,8 +12,7 @@ import Testing
     private static let serviceArguments = ["--threads", "2", "--busy", "0", "--tasks", "0",
                                            "--serve", "127.0.0.1:0", "--pmp", "127.0.0.1:0"]
 
-    @Test("/procs?tasks=1 says where each request's task is suspended; its history the whole async backtrace",
-          .disabled(if: Sanitizer.active == "address", "under AddressSanitizer a task's address does not match what points at it (an entry's task, a dependency), and its quarantine keeps completed tasks readable: see the README's sanitizer section"))
+    @Test("/procs?tasks=1 says where each request's task is suspended; its history the whole async backtrace")
     func requestsShowTheirTasks() async throws {
         let demo = try DemoProcess(Self.serviceArguments)
         defer { demo.stop() }

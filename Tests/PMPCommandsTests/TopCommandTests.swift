@@ -148,8 +148,7 @@ import Testing
         #expect(try await pane.terminalRestored(), "raw mode undone after SIGTERM")
     }
 
-    @Test("--tasks: each request's row says where its Swift task is waiting (WAITING IN)",
-          .disabled(if: Sanitizer.active == "address", "under AddressSanitizer a task's address does not match what points at it (an entry's task, a dependency), and its quarantine keeps completed tasks readable: see the README's sanitizer section"))
+    @Test("--tasks: each request's row says where its Swift task is waiting (WAITING IN)")
     func waitingInColumn() async throws {
         let fleet = try DemoFleet()
         let answer = try fleet.slowRequest(on: 0, requestID: "tasked-1", milliseconds: 20_000)

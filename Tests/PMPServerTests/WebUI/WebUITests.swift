@@ -106,19 +106,16 @@ struct WebUITests {
             [...document.querySelectorAll('#history .time-by-status li')].map(li => li.dataset.status)
             """) as? [String] ?? []
         #expect(Set(totals) == Set(timeline.map { $0[1] }), "time per status: \(totals)")
-        // Where its task is waiting: the whole async backtrace, down to the demo's request handler (not under
-        // AddressSanitizer, where the entry's task is not found: see the README's sanitizer section).
-        if Sanitizer.active != "address" {
-            let backtrace = try await eventually("web-a1's async backtrace") { () -> [String]? in
-                let frames = try browser.evaluate("""
-                    [...document.querySelectorAll('#history .async-backtrace li .function')].map(node => node.textContent)
-                    """) as? [String] ?? []
-                return frames.isEmpty ? nil : frames
-            }
-            #expect(backtrace.contains { $0.contains("DemoEndpoints.work(") }, "\(backtrace)")
-            let taskSummary = try browser.evaluate("document.querySelector('#history .task-summary').textContent") as? String
-            #expect(taskSummary?.contains("sleeping") == true, "\(taskSummary ?? "")")
+        // Where its task is waiting: the whole async backtrace, down to the demo's request handler.
+        let backtrace = try await eventually("web-a1's async backtrace") { () -> [String]? in
+            let frames = try browser.evaluate("""
+                [...document.querySelectorAll('#history .async-backtrace li .function')].map(node => node.textContent)
+                """) as? [String] ?? []
+            return frames.isEmpty ? nil : frames
         }
+        #expect(backtrace.contains { $0.contains("DemoEndpoints.work(") }, "\(backtrace)")
+        let taskSummary = try browser.evaluate("document.querySelector('#history .task-summary').textContent") as? String
+        #expect(taskSummary?.contains("sleeping") == true, "\(taskSummary ?? "")")
         try Self.screenshot(browser, "processes-with-history")
 
         // Cancel web-a1 on the endpoint that served the page: its client gets the message.
