@@ -150,7 +150,7 @@ import Testing
         #expect(answered >= 1000, "the reader was interrupted thousands of times (\(answered) of \(captures) captures)")
     }
 
-    @Test("1000 captures during thread, malloc and dlopen churn: no crash, no hang")
+    @Test("1 000 captures (200 under a sanitizer) during thread, malloc and dlopen churn: no crash, no hang")
     func churn() throws {
         let stop = Box(false)
         var churners: [TestThread] = []
