@@ -58,11 +58,11 @@ enum ProcessTableEndpoints {
         }
     }
 
-    /// Captures the tasks (and no thread but the registered ones), then answers with what `body` makes of them
+    /// Captures the tasks (no thread), then answers with what `body` makes of them
     /// by address; `notFound` runs when `body` gives nil.
     private static func withTasks(_ reply: Reply, notFound: (@Sendable () -> Void)? = nil,
                                   _ body: @escaping @Sendable ([UInt64: TaskSnapshot]) -> [UInt8]?) {
-        PMP.snapshot(CaptureOptions(threads: .registered, tasks: true)) { result in
+        PMP.snapshot(.tasksOnly()) { result in
             switch result {
             case .failure(let error):
                 reply(Endpoints.failure("the task capture failed", error))

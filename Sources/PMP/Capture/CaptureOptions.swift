@@ -38,6 +38,11 @@ public struct CaptureOptions: Sendable, Hashable {
         self.tasks = tasks ?? (threads == .all)
         self.taskTimeLimit = taskTimeLimit
     }
+
+    /// The Swift tasks alone, no thread signalled: what a task profile's sample and `/procs?tasks=1` need.
+    public static func tasksOnly(waitLimit: Duration = .seconds(15)) -> CaptureOptions {
+        CaptureOptions(threads: .threads([]), waitLimit: waitLimit, tasks: true)
+    }
 }
 
 /// Process-wide settings of the capture engine, fixed at its first use.

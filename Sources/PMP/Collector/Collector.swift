@@ -341,8 +341,7 @@ public final class Collector: Sendable {
     private func sampleTasks(weight: Int) {
         let started = clock.now()
         // The search for tasks stops at its own time limit; a stuck capture thread holds sampling up no longer.
-        let options = CaptureOptions(threads: .threads([]), timeout: options.timeout, waitLimit: .seconds(5), tasks: true)
-        let snapshot = try? PMP.snapshot(options)
+        let snapshot = try? PMP.snapshot(.tasksOnly(waitLimit: .seconds(5)))
         let seconds = Double(clock.now() &- started) / 1e9
         state.withLock { state in
             state.statistics.taskCaptures += 1
