@@ -222,6 +222,17 @@ struct ExternalDumpTests {
     @Test("pmp-demo dumped from outside: the threads and stacks of its own SIGUSR1 dump, Swift names demangled, file:line")
     func demoMatchesItsInProcessDump() throws {
         let demo = try DemoProcess(["--threads", "8", "--busy", "1"])
+        // "ready" can come before every worker has named itself: wait for the seven blocked workers' names.
+        let prefixes = ["cond-", "mutex-", "sleep-", "read-", "swift-mutex-"]
+        func namedWorkers() -> Int {
+            let tids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(demo.pid)/task")) ?? []
+            return tids.filter { tid in
+                let name = (try? String(contentsOfFile: "/proc/\(demo.pid)/task/\(tid)/comm", encoding: .utf8)) ?? ""
+                return prefixes.contains { name.hasPrefix($0) }
+            }.count
+        }
+        var waited = 0
+        while namedWorkers() < 7, waited < 3000 { usleep(10_000); waited += 1 }
         demo.signal(SIGUSR1)
         let inside = try #require(DumpParser.parse(try demo.waitForDumps(1)).first?.snapshot)
         let run = try dump(demo.pid)
@@ -234,7 +245,7 @@ struct ExternalDumpTests {
                 "\(missing.map { "\($0.tid) \($0.name)" })")
         #expect(missing.count <= 1, "\(missing.map { "\($0.tid) \($0.name)" })")
         var compared = 0
-        for thread in inside.threads where ["cond-", "mutex-", "sleep-", "read-", "swift-mutex-"].contains(where: { thread.name.hasPrefix($0) }) {
+        for thread in inside.threads where prefixes.contains(where: { thread.name.hasPrefix($0) }) {
             let theirs = try #require(outsideByTid[thread.tid])
             // The kernel's name is cut at 15 bytes; the demo's names are shorter.
             #expect(theirs.name == thread.name)
