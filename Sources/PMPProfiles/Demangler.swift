@@ -46,13 +46,13 @@ public enum Demangler {
     }
 
     /// `(name, length, buffer, buffer size) -> malloc'd name`: libswiftCore's backtracer demangler, which
-    /// formats with the simplified options. Looked up rather than linked: it is runtime SPI, so a toolchain
-    /// without it gets full names instead of failing to load.
+    /// formats with the simplified options. Weakly linked: it is runtime SPI, so a runtime without it gets full
+    /// names instead of failing to load.
     private typealias BacktraceDemangle = @convention(c) (UnsafePointer<CChar>?, Int, UnsafeMutablePointer<CChar>?,
                                                           UnsafeMutablePointer<Int>?) -> UnsafeMutablePointer<CChar>?
 
     private nonisolated(unsafe) static let backtraceDemangle: BacktraceDemangle? = {
-        guard let address = dlsym(nil, "_swift_backtrace_demangle") else { return nil }
+        guard let address = pmp_backtrace_demangle_address() else { return nil }
         return unsafeBitCast(address, to: BacktraceDemangle.self)
     }()
 

@@ -68,6 +68,8 @@ enum TaskSnapshotBuilder {
         case 2:
             let sleeping = frames.prefix(6).contains { frame in
                 frame.function.contains("Task<>._sleep") || frame.function.contains("Task<>.sleep")
+                    || (frame.fullFunction.contains("Swift.Task<")
+                        && (frame.fullFunction.contains(">._sleep<") || frame.fullFunction.contains(">.sleep<")))
             }
             return sleeping ? .sleeping : .continuation
         case 3: return .taskGroup
