@@ -94,7 +94,10 @@ public struct DumpStreamReader: DumpReader {
             return .consumed
         case .truncated where open[index].hasThread:
             return .consumed
-        case .truncated, .header, .other:
+        case .asyncFrame where open[index].hasThread && !open[index].isTask:
+            // A running task's frames continuing its thread's stack: they fold once, as the task's own stack.
+            return .consumed
+        case .asyncFrame, .truncated, .header, .other:
             return .malformed
         }
     }

@@ -68,6 +68,49 @@ import Testing
         #expect(DumpRenderer.text(dumps[0].snapshot, sequence: 7) == text)
     }
 
+    @Test("a thread running a task: its stack goes on with the task's async frames, read back and folded once")
+    func runningTaskContinuesItsThread() throws {
+        let handle = Frame(address: 0x5000, function: "Server.handle()", file: "/src/Server.swift", line: 21, image: "app")
+        let entry = Frame(address: 0x6000, function: "completeTaskWithClosure", image: "libswift_Concurrency.so")
+        let physical = [Frame(address: 0x4000, function: "Server.parse()", image: "app"),
+                        Frame(address: 0x7000, function: "swift_job_run", image: "libswift_Concurrency.so")]
+        let snapshot = Snapshot(pid: 10, time: 1_700_000_000, elapsed: 0.001, maxDepth: 128, threads: [
+            ThreadSnapshot(tid: 11, name: "pool", kernelState: "R", waitReason: .running, cpuTime: 1, frames: physical,
+                           task: 61),
+            ThreadSnapshot(tid: 12, name: "idle", kernelState: "S", waitReason: .conditionWait, cpuTime: 0,
+                           frames: [physical[1]]),
+        ], tasks: [TaskSnapshot(id: 61, state: .running(thread: 11), frames: [handle, entry])],
+           taskSummary: TaskSummary(method: "scan"))
+        let lines = DumpRenderer.lines(snapshot)
+        let threadAt = try #require(lines.firstIndex { $0.contains("] thread 11 ") })
+        #expect(lines[threadAt + 3].hasSuffix("  ^0  0x0000000000005000 Server.handle() at /src/Server.swift:21 in app"))
+        #expect(lines[threadAt + 4].hasSuffix("  ^1  0x0000000000006000 completeTaskWithClosure in libswift_Concurrency.so"))
+        #expect(lines[threadAt + 5].contains("] thread 12 "))
+        var parser = DumpParser()
+        var parsed: [DumpParser.ParsedDump] = []
+        for line in lines { parsed += parser.feed(line) }
+        #expect(parsed.first?.snapshot == snapshot)
+        #expect(parser.unplacedLines == 0)
+        // Folded, the async frames count once: as the task's stack, not again under the thread's.
+        var builder = ProfileBuilder(keepThreadNames: false)
+        builder.add(snapshot, kinds: .all)
+        let aggregator = Aggregator(options: AggregateOptions(byState: true))
+        aggregator.consume(text: lines.joined(separator: "\n"))
+        let folded = aggregator.finish()
+        func functions(_ profile: Profile) -> [[String]: Int] {
+            profile.stacks.reduce(into: [:]) { $0[$1.frames.map(\.function), default: 0] += $1.count }
+        }
+        #expect(functions(folded) == functions(builder.build()))
+        #expect(functions(folded)[["Server.handle()", "completeTaskWithClosure"]] == 1)
+        #expect(folded.sampleCount == 3)
+        #expect(aggregator.report.unplacedLines == 0)
+        // A `^` line anywhere but under a thread is not placed.
+        var stray = DumpParser()
+        let task = try #require(lines.firstIndex { $0.contains("] task 61 ") })
+        for line in lines[...task] + [lines[threadAt + 3]] + lines[(task + 1)...] { _ = stray.feed(line) }
+        #expect(stray.unplacedLines == 1)
+    }
+
     @Test("log prefixes on every line, other log lines and another process's dump interleaved")
     func prefixedAndInterleaved() {
         let first = Self.sample(pid: 100)

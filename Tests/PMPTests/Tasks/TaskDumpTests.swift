@@ -77,6 +77,14 @@ import Testing
             return
         }
         #expect(dump.snapshot.threads.first { $0.tid == thread }?.task == holder.id)
+        // The holder's thread's stack goes on with the holder's async frames, as `^N` lines after its own.
+        let threadLines = text.split(separator: "\n").drop { !$0.contains("] thread \(thread) ") }.dropFirst()
+            .prefix { !$0.contains("] thread ") && !$0.contains("] tasks ") }
+        let asyncLines = threadLines.filter { $0.contains("]   ^") }
+        #expect(!holder.frames.isEmpty)
+        #expect(asyncLines.count == holder.frames.count, "\(threadLines.joined(separator: "\n"))")
+        #expect(asyncLines.first?.contains("]   ^0  ") == true)
+        #expect(threadLines.last.map { $0.contains("]   ^") } == true, "the async frames come after the thread's")
 
         let contenders = named("actor-contender-")
         #expect(contenders.count == count)

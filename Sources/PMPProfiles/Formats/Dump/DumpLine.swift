@@ -22,6 +22,9 @@ package enum DumpLine {
         case thread
         /// `  #N  0xADDR …`
         case frame
+        /// `  ^N  0xADDR …`: an async frame of the task a thread runs, continuing its stack (the task's own
+        /// section has the same frames)
+        case asyncFrame
         /// `  ... truncated at N frames`
         case truncated
         /// `tasks found=…`
@@ -93,6 +96,7 @@ package enum DumpLine {
     /// The kind of a body (the bytes after the tag).
     package static func kind(_ body: Bytes) -> Kind {
         if LineScan.hasPrefix(body, "  #") { return .frame }
+        if LineScan.hasPrefix(body, "  ^") { return .asyncFrame }
         if LineScan.hasPrefix(body, "thread ") { return .thread }
         if LineScan.hasPrefix(body, "  ... truncated") { return .truncated }
         if LineScan.hasPrefix(body, "task ") { return .task }

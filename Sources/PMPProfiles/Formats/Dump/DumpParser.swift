@@ -122,6 +122,11 @@ public struct DumpParser {
                 partials[key] = partial
                 return []
             }
+        case .asyncFrame where partial.current != nil && partial.currentTask == nil:
+            // A running task's frames continuing its thread's stack: the task section holds them.
+            return []
+        case .asyncFrame:
+            break
         case .truncated:
             if partial.currentTask != nil {
                 partial.currentTask!.truncated = true

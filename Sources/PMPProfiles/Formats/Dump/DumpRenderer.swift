@@ -13,6 +13,9 @@ import PMPSupport
 ///     pmp[4242.1]   #0  0x00007f5a1c2d4a2b __lll_lock_wait in libc.so.6
 ///     pmp[4242.1] thread 4250 "blocker" [no answer: signal blocked] state=S cpu=0.000s
 ///     pmp[4242.1] thread 4252 "pool" [running] state=R cpu=1.250s task=61
+///     pmp[4242.1]   #0  0x000055d1c3a1b2c4 Server.parse() at /src/Server.swift:30 in pmp-demo
+///     pmp[4242.1]   #1  0x00007f5a1c2e0a10 swift_job_run in libswift_Concurrency.so
+///     pmp[4242.1]   ^0  0x000055d1c3a1b2c4 Server.handle() at /src/Server.swift:21 in pmp-demo
 ///     pmp[4242.1] tasks found=1 method=scan layout="Swift 6.3 x86_64 (size 208, layout 1)" scanned=8388608 elapsed=2.400ms
 ///     pmp[4242.1] task 61 "conn-0" [running on thread 4252] prio=21 base=21
 ///     pmp[4242.1]   #0  0x000055d1c3a1b2c4 Server.handle() at /src/Server.swift:21 in pmp-demo
@@ -21,7 +24,10 @@ import PMPSupport
 /// The bracket holds the wait reason, then `, held by thread TID "NAME"` when the lock waited for names its
 /// holder (the name, quoted like the thread's, is left out when unknown), then `, SECONDS` blocked when known.
 ///
-/// `task=N` names the Swift task a thread was running. The task section is described in `TaskDumpFormat`.
+/// `task=N` names the Swift task a thread was running, and the `^N` lines after the thread's frames continue its
+/// stack with that task's async frames, out to the task's entry (its callers are suspended, on no thread's
+/// stack). They repeat the task's own frames in the task section, described in `TaskDumpFormat`; readers take
+/// the frames from there, and a fold counts them once, as the task's stack.
 ///
 /// Frame lines: index, address, `[inlined] ` for a function inlined into the next frame, the function (its
 /// short name, as Swift's crash backtracer prints it; `Snapshot.showingFullNames` for the complete ones),
@@ -57,6 +63,7 @@ public enum DumpRenderer {
             + (dropped > 0 ? " dropped=\(dropped)" : ""))
         // Threads mostly share a few stacks: format each distinct stack's lines once.
         var stackLines: [[Frame]: [String]] = [:]
+        let runningTasks = runningTaskFrames(snapshot)
         for thread in snapshot.threads {
             var reason = thread.failure.map { DumpLine.noAnswer.description + $0.rawValue } ?? thread.waitReason.rawValue
             if let holder = thread.heldBy { reason += heldByText(holder) }
@@ -73,6 +80,9 @@ public enum DumpRenderer {
             }
             for line in lines { emit(tag, line) }
             if thread.truncated { emit(tag, "  ... truncated at \(thread.frames.count) frames") }
+            if let task = thread.task, let frames = runningTasks[task] {
+                for (index, frame) in frames.enumerated() { emit(tag, frameLine(index: index, frame, marker: "^")) }
+            }
         }
         TaskDumpFormat.render(snapshot, tag: tag, emit)
         emit(tag, "end")
@@ -85,8 +95,20 @@ public enum DumpRenderer {
         heldByMarker + "\(holder.tid)" + (holder.name.map { " " + QuotedString.quote($0) } ?? "")
     }
 
-    static func frameLine(index: Int, _ frame: Frame) -> String {
-        var line = "  #\(index)"
+    /// The async frames of each task a thread runs, by task id (tasks without frames left out).
+    private static func runningTaskFrames(_ snapshot: Snapshot) -> [UInt64: [Frame]] {
+        let running = Set(snapshot.threads.compactMap(\.task))
+        guard !running.isEmpty else { return [:] }
+        var frames: [UInt64: [Frame]] = [:]
+        for task in snapshot.tasks where running.contains(task.id) && !task.frames.isEmpty {
+            frames[task.id] = frames[task.id] ?? task.frames
+        }
+        return frames
+    }
+
+    /// `  #N  0xADDR …`; `marker` `^` for a running task's async frame continuing a thread's stack.
+    static func frameLine(index: Int, _ frame: Frame, marker: Character = "#") -> String {
+        var line = "  \(marker)\(index)"
         if index < 10 { line += " " }
         line += " " + Hex.address(frame.address) + " "
         if frame.inlined { line += "[inlined] " }
