@@ -59,6 +59,16 @@ public final class Symbolizer: Sendable {
         }
     }
 
+    /// The full demangled name of the function each address starts or lies in, from the symbol tables alone
+    /// (no DWARF read, nothing cached): for a check that needs names only, such as the task layout probe's.
+    func functionNames(_ addresses: [UInt64]) -> [String] {
+        state.withLock { state in
+            refreshIfImagesChanged(state)
+            if state.session == nil { state.session = DwflSession(pid: pid) }
+            return addresses.map { state.session?.functionName($0) ?? "?" }
+        }
+    }
+
     /// Reads the process's memory map now, so that the first capture does not pay for it. Symbol tables and
     /// DWARF (line tables, inline scopes) are loaded per image when an address in it is first looked up: most
     /// images never appear in a stack, and what is read of an image stays resident.
@@ -198,6 +208,17 @@ final class DwflSession {
     }
 
     /// The frames at `address` (a pc already adjusted for return addresses), innermost inline first.
+    /// The full demangled name of the symbol covering `address`, from the module's symbol table.
+    func functionName(_ address: UInt64) -> String? {
+        guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(address)) else { return nil }
+        var offset: GElf_Off = 0
+        var symbol = GElf_Sym()
+        guard let name = dwfl_module_addrinfo(module, Dwarf_Addr(address), &offset, &symbol, nil, nil, nil) else {
+            return nil
+        }
+        return Demangler.names(String(cString: name)).full
+    }
+
     func resolve(_ address: UInt64) -> [Frame] {
         guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(address)) else {
             return [Frame(address: address, function: "?", image: "?")]

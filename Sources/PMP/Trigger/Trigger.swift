@@ -71,10 +71,13 @@ final class Trigger: Sendable {
             }
         }
         CaptureThread.shared.setWatch(interval: configuration.blockedTimeResolution)
-        // Warm up on the capture thread: install the handler, load symbol tables, take a first CPU reading.
+        // Warm up on the capture thread: install the handler, load symbol tables, take a first CPU reading,
+        // check the task layout with the probe task.
         CaptureThread.shared.submit { context in
-            if let engine = try? context.captureEngine() { engine.observeCPU() }
+            let engine = try? context.captureEngine()
+            engine?.observeCPU()
             Symbolizer.shared.warmUp()
+            engine?.prepareTasks()
         }
         // Then, once the threads a service starts right after installing the trigger are up, one capture of them
         // all, symbolized and thrown away: it pays the first dump's cold costs (libunwind's rule cache, the first
