@@ -207,7 +207,6 @@ final class DwflSession {
         return dwfl_standard_find_debuginfo(module, userdata, name, base, file, debuglink, crc, debugFile)
     }
 
-    /// The frames at `address` (a pc already adjusted for return addresses), innermost inline first.
     /// The full demangled name of the symbol covering `address`, from the module's symbol table.
     func functionName(_ address: UInt64) -> String? {
         guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(address)) else { return nil }
@@ -219,6 +218,7 @@ final class DwflSession {
         return Demangler.names(String(cString: name)).full
     }
 
+    /// The frames at `address` (a pc already adjusted for return addresses), innermost inline first.
     func resolve(_ address: UInt64) -> [Frame] {
         guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(address)) else {
             return [Frame(address: address, function: "?", image: "?")]

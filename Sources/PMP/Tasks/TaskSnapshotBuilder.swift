@@ -69,7 +69,7 @@ enum TaskSnapshotBuilder {
             let sleeping = frames.prefix(6).contains { frame in
                 frame.function.contains("Task<>._sleep") || frame.function.contains("Task<>.sleep")
                     || (frame.fullFunction.contains("Swift.Task<")
-                        && (frame.fullFunction.contains(">._sleep<") || frame.fullFunction.contains(">.sleep<")))
+                        && [">._sleep<", ">.sleep<", ">.sleep("].contains { frame.fullFunction.contains($0) })
             }
             return sleeping ? .sleeping : .continuation
         case 3: return .taskGroup

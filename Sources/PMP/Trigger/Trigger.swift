@@ -72,12 +72,13 @@ final class Trigger: Sendable {
         }
         CaptureThread.shared.setWatch(interval: configuration.blockedTimeResolution)
         // Warm up on the capture thread: install the handler, load symbol tables, take a first CPU reading,
-        // check the task layout with the probe task.
+        // check the task layout with the probe task when dumps list tasks.
+        let checkTasks = options.tasks && profile == nil
         CaptureThread.shared.submit { context in
             let engine = try? context.captureEngine()
             engine?.observeCPU()
             Symbolizer.shared.warmUp()
-            engine?.prepareTasks()
+            if checkTasks { engine?.prepareTasks() }
         }
         // Then, once the threads a service starts right after installing the trigger are up, one capture of them
         // all, symbolized and thrown away: it pays the first dump's cold costs (libunwind's rule cache, the first

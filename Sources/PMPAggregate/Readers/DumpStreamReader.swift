@@ -94,7 +94,8 @@ public struct DumpStreamReader: DumpReader {
             return .consumed
         case .truncated where open[index].hasThread:
             return .consumed
-        case .asyncFrame where open[index].hasThread && !open[index].isTask:
+        case .asyncFrame where open[index].hasThread && !open[index].isTask
+                && DumpLine.frame(LineScan.suffix(body, from: 3)) != nil:
             // A running task's frames continuing its thread's stack: they fold once, as the task's own stack.
             return .consumed
         case .asyncFrame, .truncated, .header, .other:

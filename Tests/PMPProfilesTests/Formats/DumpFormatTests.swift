@@ -109,6 +109,15 @@ import Testing
         let task = try #require(lines.firstIndex { $0.contains("] task 61 ") })
         for line in lines[...task] + [lines[threadAt + 3]] + lines[(task + 1)...] { _ = stray.feed(line) }
         #expect(stray.unplacedLines == 1)
+        // Nor is one that is not a frame line, under a thread or not.
+        var broken = DumpParser()
+        for line in lines[...(threadAt + 2)] + ["pmp[10.1]   ^garbage"] + lines[(threadAt + 3)...] { _ = broken.feed(line) }
+        #expect(broken.unplacedLines == 1)
+        let aggregator2 = Aggregator(options: AggregateOptions(byState: true))
+        aggregator2.consume(text: (lines[...(threadAt + 2)] + ["pmp[10.1]   ^garbage"] + lines[(threadAt + 3)...])
+            .joined(separator: "\n"))
+        _ = aggregator2.finish()
+        #expect(aggregator2.report.unplacedLines == 1)
     }
 
     @Test("log prefixes on every line, other log lines and another process's dump interleaved")

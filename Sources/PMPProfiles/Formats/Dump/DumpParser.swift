@@ -122,7 +122,8 @@ public struct DumpParser {
                 partials[key] = partial
                 return []
             }
-        case .asyncFrame where partial.current != nil && partial.currentTask == nil:
+        case .asyncFrame where partial.current != nil && partial.currentTask == nil
+                && DumpLine.frame(LineScan.suffix(body, from: 3)) != nil:
             // A running task's frames continuing its thread's stack: the task section holds them.
             return []
         case .asyncFrame:
