@@ -210,12 +210,18 @@ final class DwflSession {
     /// The full demangled name of the symbol covering `address`, from the module's symbol table.
     func functionName(_ address: UInt64) -> String? {
         guard let dwfl, let module = dwfl_addrmodule(dwfl, Dwarf_Addr(address)) else { return nil }
+        return Self.symbol(module, address)?.names.full
+    }
+
+    /// The symbol-table entry covering `address` in `module`: its names, the offset into it and the entry.
+    private static func symbol(_ module: OpaquePointer, _ address: UInt64)
+        -> (names: (short: String, full: String), offset: GElf_Off, entry: GElf_Sym)? {
         var offset: GElf_Off = 0
-        var symbol = GElf_Sym()
-        guard let name = dwfl_module_addrinfo(module, Dwarf_Addr(address), &offset, &symbol, nil, nil, nil) else {
+        var entry = GElf_Sym()
+        guard let name = dwfl_module_addrinfo(module, Dwarf_Addr(address), &offset, &entry, nil, nil, nil) else {
             return nil
         }
-        return Demangler.names(String(cString: name)).full
+        return (Demangler.names(String(cString: name)), offset, entry)
     }
 
     /// The frames at `address` (a pc already adjusted for return addresses), innermost inline first.
@@ -227,12 +233,10 @@ final class DwflSession {
         let moduleName = dwfl_module_info(module, nil, nil, nil, nil, nil, &mainFile, nil)
         let image = Self.imageName(mainFile.map { String(cString: $0) } ?? moduleName.map { String(cString: $0) } ?? "?")
 
-        var offset: GElf_Off = 0
-        var symbol = GElf_Sym()
-        var function = (short: "?", full: "?")
-        if let name = dwfl_module_addrinfo(module, Dwarf_Addr(address), &offset, &symbol, nil, nil, nil) {
-            function = Demangler.names(String(cString: name))
-        }
+        let found = Self.symbol(module, address)
+        let offset = found?.offset ?? 0
+        let symbol = found?.entry ?? GElf_Sym()
+        let function = found?.names ?? (short: "?", full: "?")
 
         var file: String?
         var line: Int?
