@@ -3,6 +3,7 @@
 // Files by role:
 //   handler.c    the capture handler and everything it calls (signal context only)
 //   slots.c      installing the handler, and the driver's side of the slot protocol
+//   libunwind_masks.c  libunwind's lock masks, set once a walk (redirected at set-up, called by the handler)
 //   unwinder.c   loading libunwind, our own address spaces, refreshing and warming them (capture thread)
 //   image_map.c  the map of loaded code and its .eh_frame_hdr tables (capture thread, under the loader lock)
 //   trigger.c    the dump trigger's handler and its installation
@@ -25,8 +26,8 @@
 #include <ucontext.h>
 
 /// Marks a function that runs in signal context: a handler calls it, directly or not. Such a function may
-/// call only atomics, syscall(SYS_futex), process_vm_readv, write/read on the probe pipe, clock_gettime and
-/// libunwind's stepping through our own accessors (or its local address space); it never allocates, never
+/// call only atomics, syscall(SYS_futex), process_vm_readv, write/read on the probe pipe, clock_gettime,
+/// pthread_sigmask/rt_sigprocmask and libunwind's stepping through our own accessors (or its local address space); it never allocates, never
 /// takes a lock it could wait on for long, and leaves errno as it found it (the handlers restore it).
 #define PMP_SIGNAL_SAFE
 
@@ -63,6 +64,9 @@ typedef struct {
     uid_t own_uid;  // for the siginfo we queue: read once, not once per signalled thread
     _Atomic uint32_t completions;  // handlers that completed so far
     _Atomic uint32_t wake_target;  // the completion count the driver waits for
+    // 1 while the driver is (about to be) asleep on it, waiting for wake_target: the futex word. Not the
+    // count itself, which every handler changes, so that a wait would end at once with EAGAIN over and over.
+    _Atomic uint32_t driver_asleep;
 } pmp_slot_table;
 
 extern pmp_slot_table pmp_slots;
@@ -156,6 +160,18 @@ void pmp_fill_accessors(unw_accessors_t *accessors);
 /// warm-up of a new unwinder outside signal context.
 PMP_SIGNAL_SAFE int pmp_walk_through(pmp_unwinder *unwinder, const ucontext_t *context, uint64_t *frames, int limit,
                                      int *truncated);
+
+/// Points the generic libunwind's sigprocmask at ours, when its GOT slot can be found and written safely;
+/// 1 when redirected. Outside signal context (libunwind_masks.c).
+int pmp_redirect_libunwind_masks(void *libunwind_handle);
+
+/// Blocks every signal for a walk and lets libunwind's own mask calls return at once; 1 when done (then
+/// pmp_walk_masks_end restores `before`), 0 when libunwind keeps its own calls.
+PMP_SIGNAL_SAFE int pmp_walk_masks_begin(sigset_t *before);
+/// 1 between pmp_walk_masks_begin and pmp_walk_masks_end on this thread: every signal is blocked. Initial-exec,
+/// so that reading it in signal context never allocates.
+extern _Thread_local int pmp_masks_already_full __attribute__((tls_model("initial-exec")));
+PMP_SIGNAL_SAFE void pmp_walk_masks_end(const sigset_t *before);
 
 /// Whether process_vm_readv may be called (set at install from the caller's configuration).
 extern _Atomic int pmp_memory_reads_allowed;

@@ -146,18 +146,23 @@ void pmp_slot_release(int index, uint64_t generation) {
 uint32_t pmp_completions(void) { return atomic_load_explicit(&pmp_slots.completions, memory_order_acquire); }
 
 uint32_t pmp_wait_completions(uint32_t target, int64_t timeout_ns) {
-    atomic_store_explicit(&pmp_slots.wake_target, target, memory_order_release);
+    // Target, then "asleep", then the count: a handler whose answer the count below misses comes later in
+    // that order, so it sees both and wakes us (seq_cst throughout).
+    atomic_store_explicit(&pmp_slots.wake_target, target, memory_order_seq_cst);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        uint32_t current = atomic_load_explicit(&pmp_slots.completions, memory_order_acquire);
-        if ((int32_t)(current - target) >= 0) return current;
+        atomic_store_explicit(&pmp_slots.driver_asleep, 1, memory_order_seq_cst);
+        uint32_t current = atomic_load_explicit(&pmp_slots.completions, memory_order_seq_cst);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t elapsed = (int64_t)(now.tv_sec - start.tv_sec) * 1000000000 + (now.tv_nsec - start.tv_nsec);
         int64_t remaining = timeout_ns - elapsed;
-        if (remaining <= 0) return current;
+        if ((int32_t)(current - target) >= 0 || remaining <= 0) {
+            atomic_store_explicit(&pmp_slots.driver_asleep, 0, memory_order_seq_cst);
+            return current;
+        }
         struct timespec wait = {.tv_sec = remaining / 1000000000, .tv_nsec = remaining % 1000000000};
-        syscall(SYS_futex, &pmp_slots.completions, FUTEX_WAIT_PRIVATE, current, &wait, NULL, 0);
+        syscall(SYS_futex, &pmp_slots.driver_asleep, FUTEX_WAIT_PRIVATE, 1, &wait, NULL, 0);
     }
 }

@@ -230,6 +230,7 @@ static int open_remote_libunwind(void) {
         !f->set_caching_policy || !f->set_cache_size || !f->flush_cache) {
         return -ELIBBAD;
     }
+    pmp_redirect_libunwind_masks(handle);
     return 0;
 }
 

@@ -50,6 +50,13 @@ int pmp_capture_uses_own_address_space(void);
 /// (set-up failed); 0 when they do.
 int pmp_capture_own_space_error(void);
 
+/// 1 when a walk blocks every signal once and the generic libunwind's per-step mask calls are skipped, 0 when
+/// libunwind makes its own (its sigprocmask slot could not be taken over safely).
+int pmp_capture_masks_redirected(void);
+
+/// libunwind mask calls that walks skipped so far (a diagnostic, summed once a walk).
+uint64_t pmp_capture_masks_skipped(void);
+
 /// The installed capture signal, or 0.
 int pmp_capture_signal(void);
 

@@ -1,6 +1,8 @@
 /// Remembers, per thread, since when its CPU time has not moved. A thread whose CPU clock reads (nearly) the
-/// same in two observations has been blocked at least since the first of them. "Nearly": answering a capture
-/// signal costs the thread a few microseconds of CPU, which must not count as progress.
+/// same in two observations has been blocked at least since the first of them. Answering a capture signal costs
+/// the thread CPU too (a first walk through code whose unwind rules are not cached yet, a few hundred
+/// microseconds), which must not count as progress: the clock its handler read after the walk is taken as the
+/// thread's last known CPU, and "nearly" covers the little it spends returning to its wait.
 struct BlockedTimeTracker {
     private struct Entry {
         var cpu: UInt64
@@ -21,6 +23,14 @@ struct BlockedTimeTracker {
         }
         entries[tid] = Entry(cpu: cpu, since: now)
         return nil
+    }
+
+    /// A thread answered a capture: its CPU clock as its handler read it after the walk replaces the last
+    /// observation's, since what it spent in between was ours.
+    mutating func answered(tid: Int32, cpuAtStack: UInt64) {
+        guard var entry = entries[tid], cpuAtStack >= entry.cpu else { return }
+        entry.cpu = cpuAtStack
+        entries[tid] = entry
     }
 
     /// Drops threads that no longer exist.

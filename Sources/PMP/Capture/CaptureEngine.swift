@@ -106,6 +106,9 @@ final class CaptureEngine {
         if let graceEnd = collectStacks(pending, silent: silent, depth: depth, into: &round.threads) {
             end = max(end, graceEnd)
         }
+        for thread in round.threads {
+            if let cpu = thread.stackCPUNanoseconds { tracker.answered(tid: thread.tid, cpuAtStack: cpu) }
+        }
         forgetThreadsGone(round, selection: options.threads)
         var raw = RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
                              elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: round.threads)

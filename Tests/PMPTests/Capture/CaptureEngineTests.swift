@@ -206,7 +206,91 @@ import Testing
         _ = try PMP.capture(CaptureOptions(threads: .threads([])))
         #expect(pmp_capture_uses_own_address_space() == 1, "libunwind-x86_64.so.8 should be there with libunwind8")
     }
+    @Test("a walk blocks signals once instead of twice a step, and leaves every thread's signal mask as it was")
+    func walkMasksOncePerWalk() throws {
+        _ = try PMP.capture(CaptureOptions(threads: .threads([])))
+        #expect(pmp_capture_masks_redirected() == 1, "libunwind-x86_64.so.8 calls sigprocmask through its PLT")
+        // Threads with masks of their own: none blocks the capture signal, each blocks something else.
+        let others: [Int32] = [SIGUSR2, SIGHUP, SIGCHLD, pmp_sigrtmax() - 1]
+        let threads = others.map { signo in
+            TestThread { me in
+                pmp_block_signal(signo)
+                me.ready()
+                me.park()
+            }
+        }
+        for thread in threads { thread.waitUntilReady() }
+        defer { for thread in threads { thread.finish(); thread.waitUntilFinished() } }
+        let masksBefore = threads.map { blockedSignals(of: $0.tid) }
+        let skippedBefore = pmp_capture_masks_skipped()
+        for _ in 0..<20 {
+            let raw = try PMP.capture(CaptureOptions(threads: .threads(threads.map(\.tid))))
+            #expect(raw.threads.allSatisfy { $0.failure == nil && $0.addresses.count >= 3 })
+        }
+        // Each walk steps through a few frames, each step a lock and two mask calls libunwind would have made.
+        #expect(pmp_capture_masks_skipped() - skippedBefore >= UInt64(threads.count * 20 * 2))
+        // A thread caught inside a handler shows the handler's mask: look again for a moment before failing.
+        var masksAfter = threads.map { blockedSignals(of: $0.tid) }
+        for _ in 0..<200 where masksAfter != masksBefore {
+            usleep(10_000)
+            masksAfter = threads.map { blockedSignals(of: $0.tid) }
+        }
+        #expect(masksAfter == masksBefore)
+        #expect(masksBefore.allSatisfy { $0 != nil && $0 != 0 })
+    }
     #endif
+
+    @Test("a frame chain into a PROT_NONE or an unmapped page ends the walk there, without a fault",
+          arguments: [true, false])
+    func frameChainIntoUnreadablePage(unmapped: Bool) throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        // A stack of its own (room for the signal frame and the handler) whose next page cannot be read.
+        let stackPages = 16
+        let stack = try #require(mmap(nil, (stackPages + 1) * page, PROT_READ | PROT_WRITE,
+                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        let badPage = stack + stackPages * page
+        if unmapped { munmap(badPage, page) } else { mprotect(badPage, page, PROT_NONE) }
+        defer { munmap(stack, (stackPages + 1) * page) }
+        // Code with no unwind table, so libunwind falls back to the frame chain, and a frame pointer just above
+        // the stack pointer (libunwind follows it only within 16 KiB), in the bad page:
+        //   push rbp; mov rax, rsp; movabs rsp, top; push rax; movabs rbp, bad+64
+        //   1: mov al, [rdi]; test al, al; jz 1b
+        //   pop rax; mov rsp, rax; pop rbp; ret
+        let code = try #require(mmap(nil, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        defer { munmap(code, page) }
+        var bytes: [UInt8] = [0x55, 0x48, 0x89, 0xE0, 0x48, 0xBC]
+        withUnsafeBytes(of: UInt64(UInt(bitPattern: badPage) - 64).littleEndian) { bytes += $0 }
+        bytes += [0x50, 0x48, 0xBD]
+        withUnsafeBytes(of: UInt64(UInt(bitPattern: badPage) + 64).littleEndian) { bytes += $0 }
+        bytes += [0x8A, 0x07, 0x84, 0xC0, 0x74, 0xFA, 0x58, 0x48, 0x89, 0xC4, 0x5D, 0xC3]
+        bytes.withUnsafeBytes { _ = memcpy(code, $0.baseAddress!, bytes.count) }
+        #expect(mprotect(code, page, PROT_READ | PROT_EXEC) == 0)
+        typealias Spin = @convention(c) (UnsafePointer<UInt8>) -> Void
+        let spin = unsafeBitCast(code, to: Spin.self)
+        let stop = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        stop.initialize(to: 0)
+        defer { stop.deallocate() }
+        let stopAddress = UInt(bitPattern: stop)
+        let spinner = TestThread { me in
+            me.ready()
+            spin(UnsafePointer(bitPattern: stopAddress)!)
+        }
+        for _ in 0..<2000 where spinner.tid == 0 { usleep(1_000) }
+        let loopStart = UInt64(UInt(bitPattern: code)) + 25
+        var inLoop = 0
+        for _ in 0..<200 where inLoop < 20 {
+            let raw = try PMP.capture(CaptureOptions(threads: .threads([spinner.tid])))
+            let thread = try #require(raw.threads.first)
+            if thread.failure == nil, let leaf = thread.addresses.first, leaf >= loopStart, leaf < loopStart + 6 {
+                inLoop += 1
+                #expect(thread.addresses.count == 1, "nothing past the bad page: \(thread.addresses)")
+            }
+            usleep(1_000)
+        }
+        stop.pointee = 1
+        spinner.waitUntilFinished()
+        #expect(inLoop == 20, "the spinner was caught in its loop, on its own stack")
+    }
 
     @Test("a thread running inside a library that is loaded and unloaded over and over is unwound through it")
     func libraryComingAndGoing() throws {
@@ -328,3 +412,12 @@ typealias CryptFunction = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<C
     }
     return recurse(depth - 1, thread) &+ 1
 }
+
+/// The SigBlk mask of a thread of this process, from /proc.
+private func blockedSignals(of tid: pid_t) -> UInt64? {
+    guard let status = try? String(contentsOfFile: "/proc/self/task/\(tid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") })
+    else { return nil }
+    return UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+}
+
