@@ -239,10 +239,15 @@ void pmp_fill_accessors(unw_accessors_t *accessors) {
 
 // Reads registers from the ucontext and calls clock_gettime. The clock is read after the walk, so that the
 // walk's own cost does not count as the thread's progress since its stack.
-PMP_SIGNAL_SAFE static void record_context(pmp_slot_context *out, const void *context) {
+PMP_SIGNAL_SAFE static uint64_t thread_cpu_ns(void) {
     struct timespec cpu;
-    out->cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
-                      ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec : 0;
+    return clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0
+               ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec : 0;
+}
+
+PMP_SIGNAL_SAFE static void record_context(pmp_slot_context *out, const void *context, uint64_t cpu_before_walk) {
+    out->cpu_ns = thread_cpu_ns();
+    out->walk_cpu_ns = cpu_before_walk != 0 && out->cpu_ns >= cpu_before_walk ? out->cpu_ns - cpu_before_walk : 0;
     const ucontext_t *ucontext = context;
     out->current_task = pmp_task_current();
     out->async_context = pmp_task_async_context_register(context);
@@ -285,11 +290,13 @@ PMP_SIGNAL_SAFE void pmp_capture_handler(int signo, siginfo_t *info, void *conte
     }
 
     int truncated = 0;
+    // Read before and after: blocked-time tracking must not take the walk's own cost for the thread's progress.
+    uint64_t cpu_before_walk = thread_cpu_ns();
     int depth = own_space.ready ? walk_with_own_space(context, slot->frames, pmp_slots.max_depth, &truncated)
                                 : walk_with_local_space(context, slot->frames, pmp_slots.max_depth, &truncated);
     slot->depth = depth;
     slot->truncated = truncated;
-    record_context(&slot->context, context);
+    record_context(&slot->context, context, cpu_before_walk);
     atomic_store_explicit(&slot->word, pmp_slot_word(generation, PMP_SLOT_DONE), memory_order_release);
 
     // Only the answer that reaches the driver's target, with the driver asleep, makes a system call: not the

@@ -19,7 +19,7 @@
 
 static int (*previous_sigprocmask)(int, const sigset_t *, sigset_t *);
 static sigset_t every_signal;
-static int redirected;
+static _Atomic int redirected;  // set once, after the fields above
 
 _Thread_local int pmp_masks_already_full __attribute__((tls_model("initial-exec")));
 // libunwind's calls a walk skipped, for the tests: added once a walk, never per call.
@@ -38,7 +38,7 @@ PMP_SIGNAL_SAFE static int sigprocmask_for_libunwind(int how, const sigset_t *se
 }
 
 PMP_SIGNAL_SAFE int pmp_walk_masks_begin(sigset_t *before) {
-    if (!redirected) return 0;
+    if (!atomic_load_explicit(&redirected, memory_order_acquire)) return 0;
     if (pthread_sigmask(SIG_SETMASK, &every_signal, before) != 0) return 0;
     masks_skipped_in_walk = 0;
     pmp_masks_already_full = 1;
@@ -53,7 +53,7 @@ PMP_SIGNAL_SAFE void pmp_walk_masks_end(const sigset_t *before) {
 
 uint64_t pmp_capture_masks_skipped(void) { return atomic_load_explicit(&masks_skipped_total, memory_order_relaxed); }
 
-int pmp_capture_masks_redirected(void) { return redirected; }
+int pmp_capture_masks_redirected(void) { return atomic_load_explicit(&redirected, memory_order_acquire); }
 
 // MARK: - Finding the slot (set-up only)
 
@@ -125,7 +125,7 @@ static uintptr_t jump_slot_of(const struct link_map *map, const char *name) {
 }
 
 int pmp_redirect_libunwind_masks(void *libunwind_handle) {
-    if (redirected) return 1;
+    if (atomic_load_explicit(&redirected, memory_order_acquire)) return 1;
     struct link_map *map = NULL;
     if (dlinfo(libunwind_handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL) return 0;
     uintptr_t slot = jump_slot_of(map, "sigprocmask");
@@ -141,6 +141,6 @@ int pmp_redirect_libunwind_masks(void *libunwind_handle) {
     *(void **)&previous_sigprocmask = bound;
     sigfillset(&every_signal);
     __atomic_store_n((void **)slot, (void *)sigprocmask_for_libunwind, __ATOMIC_RELEASE);
-    redirected = 1;
+    atomic_store_explicit(&redirected, 1, memory_order_release);
     return 1;
 }

@@ -83,6 +83,8 @@ int pmp_slot_read(int slot, uint64_t generation, uint64_t *out, int capacity, in
 typedef struct {
     /// The thread's CPU clock (CLOCK_THREAD_CPUTIME_ID) right after its stack was taken; 0 when unreadable.
     uint64_t cpu_ns;
+    /// What the walk cost the thread in CPU (its clock after the walk less its clock before); 0 when unknown.
+    uint64_t walk_cpu_ns;
     /// The first two system-call argument registers and the call-number register (x86_64: rdi, rsi, rax;
     /// aarch64: x0, x1, x8), as interrupted. Meaningful only when the thread was in a system call: when the
     /// kernel restarts the call after the handler, the number register holds the call's number.

@@ -1,8 +1,9 @@
 /// Remembers, per thread, since when its CPU time has not moved. A thread whose CPU clock reads (nearly) the
 /// same in two observations has been blocked at least since the first of them. Answering a capture signal costs
 /// the thread CPU too (a first walk through code whose unwind rules are not cached yet, a few hundred
-/// microseconds), which must not count as progress: the clock its handler read after the walk is taken as the
-/// thread's last known CPU, and "nearly" covers the little it spends returning to its wait.
+/// microseconds), which must not count as progress: what its walk cost, as the handler measured it, is added to
+/// the thread's last observed CPU, and "nearly" covers the little that signal delivery and the return to its
+/// wait cost. Work the thread did before the signal arrived still counts.
 struct BlockedTimeTracker {
     private struct Entry {
         var cpu: UInt64
@@ -25,11 +26,10 @@ struct BlockedTimeTracker {
         return nil
     }
 
-    /// A thread answered a capture: its CPU clock as its handler read it after the walk replaces the last
-    /// observation's, since what it spent in between was ours.
-    mutating func answered(tid: Int32, cpuAtStack: UInt64) {
-        guard var entry = entries[tid], cpuAtStack >= entry.cpu else { return }
-        entry.cpu = cpuAtStack
+    /// A thread answered a capture, and its walk cost it `walkCost` CPU nanoseconds: not progress.
+    mutating func answered(tid: Int32, walkCost: UInt64) {
+        guard var entry = entries[tid] else { return }
+        entry.cpu &+= walkCost
         entries[tid] = entry
     }
 

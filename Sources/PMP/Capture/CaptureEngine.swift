@@ -107,7 +107,7 @@ final class CaptureEngine {
             end = max(end, graceEnd)
         }
         for thread in round.threads {
-            if let cpu = thread.stackCPUNanoseconds { tracker.answered(tid: thread.tid, cpuAtStack: cpu) }
+            if thread.walkCPUNanoseconds > 0 { tracker.answered(tid: thread.tid, walkCost: thread.walkCPUNanoseconds) }
         }
         forgetThreadsGone(round, selection: options.threads)
         var raw = RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
@@ -305,6 +305,7 @@ final class CaptureEngine {
         var context = pmp_slot_context()
         if pmp_slot_read_context(entry.slot, entry.generation, &context) == 0 {
             thread.stackCPUNanoseconds = context.cpu_ns == 0 ? nil : context.cpu_ns
+            thread.walkCPUNanoseconds = context.walk_cpu_ns
             thread.registers = RawCapture.Registers(arg0: context.arg0, arg1: context.arg1, number: context.number)
             thread.currentTask = context.current_task
             thread.asyncContext = context.async_context

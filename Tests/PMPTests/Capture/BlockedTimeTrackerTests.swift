@@ -11,17 +11,20 @@ import Testing
         #expect(tracker.observe(tid: 7, cpu: 5_000_000, now: 4_000_000_000) == 1)
     }
 
-    @Test("what a thread spent answering a capture, however much, is not progress")
-    func answeringIsNotProgress() {
+    @Test("what a thread's walk cost it, however much, is not progress; work of its own still is")
+    func walkCostIsNotProgress() {
         var tracker = BlockedTimeTracker()
         #expect(tracker.observe(tid: 7, cpu: 1_000_000, now: 0) == nil)
         // A first walk through uncached unwind rules: far more than the slack.
-        tracker.answered(tid: 7, cpuAtStack: 1_000_000 + 10 * BlockedTimeTracker.slack)
-        #expect(tracker.observe(tid: 7, cpu: 1_000_000 + 10 * BlockedTimeTracker.slack + 30_000, now: 1_000_000_000) == 1)
-        // An answer for a thread never observed, or a clock that went back, changes nothing.
-        tracker.answered(tid: 8, cpuAtStack: 5)
+        let walk = 10 * BlockedTimeTracker.slack
+        tracker.answered(tid: 7, walkCost: walk)
+        #expect(tracker.observe(tid: 7, cpu: 1_000_000 + walk + 30_000, now: 1_000_000_000) == 1)
+        // Work beside the walk: progress, whatever the walk cost.
+        tracker.answered(tid: 7, walkCost: walk)
+        #expect(tracker.observe(tid: 7, cpu: 1_000_000 + 2 * walk + 30_000 + 2 * BlockedTimeTracker.slack,
+                                now: 2_000_000_000) == nil)
+        // An answer from a thread never observed changes nothing.
+        tracker.answered(tid: 8, walkCost: 5)
         #expect(tracker.observe(tid: 8, cpu: 5_000_000, now: 1_000_000_000) == nil)
-        tracker.answered(tid: 7, cpuAtStack: 1)
-        #expect(tracker.observe(tid: 7, cpu: 1_000_000 + 10 * BlockedTimeTracker.slack + 30_000, now: 2_000_000_000) == 2)
     }
 }
