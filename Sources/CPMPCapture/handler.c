@@ -237,8 +237,8 @@ void pmp_fill_accessors(unw_accessors_t *accessors) {
 
 // MARK: - The handler
 
-// Reads registers from the ucontext and calls clock_gettime. The clock is read after the walk, so that the
-// walk's own cost does not count as the thread's progress since its stack.
+// Reads registers from the ucontext and the thread's CPU clock, after the walk: with the clock read before it,
+// the walk's own cost, which blocked-time tracking must not take for the thread's progress.
 PMP_SIGNAL_SAFE static uint64_t thread_cpu_ns(void) {
     struct timespec cpu;
     return clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0

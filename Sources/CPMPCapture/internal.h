@@ -27,8 +27,9 @@
 
 /// Marks a function that runs in signal context: a handler calls it, directly or not. Such a function may
 /// call only atomics, syscall(SYS_futex), process_vm_readv, write/read on the probe pipe, clock_gettime,
-/// pthread_sigmask/rt_sigprocmask and libunwind's stepping through our own accessors (or its local address space); it never allocates, never
-/// takes a lock it could wait on for long, and leaves errno as it found it (the handlers restore it).
+/// pthread_sigmask/rt_sigprocmask and libunwind's stepping through our own accessors (or its local address
+/// space); it never allocates, never takes a lock it could wait on for long, and leaves errno as it found it
+/// (the handlers restore it).
 #define PMP_SIGNAL_SAFE
 
 #define PMP_STRINGIFY_(x) #x

@@ -106,9 +106,6 @@ final class CaptureEngine {
         if let graceEnd = collectStacks(pending, silent: silent, depth: depth, into: &round.threads) {
             end = max(end, graceEnd)
         }
-        for thread in round.threads {
-            if thread.walkCPUNanoseconds > 0 { tracker.answered(tid: thread.tid, walkCost: thread.walkCPUNanoseconds) }
-        }
         forgetThreadsGone(round, selection: options.threads)
         var raw = RawCapture(pid: ownPid, time: (wallTime * 1000).rounded() / 1000,
                              elapsed: Double(end &- start) / 1e9, maxDepth: depth, threads: round.threads)
@@ -296,7 +293,8 @@ final class CaptureEngine {
         return pmp_slot_state(entry.slot, entry.generation)
     }
 
-    /// Copies a DONE slot's frames and context into its thread, and releases the slot.
+    /// Copies a DONE slot's frames and context into its thread (and what its walk cost to the blocked-time
+    /// tracker), and releases the slot.
     private func readSlot(_ entry: Pending, depth: Int, buffer: inout [UInt64], into thread: inout RawCapture.Thread) {
         var truncated: Int32 = 0
         let count = buffer.withUnsafeMutableBufferPointer {
@@ -305,7 +303,7 @@ final class CaptureEngine {
         var context = pmp_slot_context()
         if pmp_slot_read_context(entry.slot, entry.generation, &context) == 0 {
             thread.stackCPUNanoseconds = context.cpu_ns == 0 ? nil : context.cpu_ns
-            thread.walkCPUNanoseconds = context.walk_cpu_ns
+            if context.walk_cpu_ns > 0 { tracker.answered(tid: thread.tid, walkCost: context.walk_cpu_ns) }
             thread.registers = RawCapture.Registers(arg0: context.arg0, arg1: context.arg1, number: context.number)
             thread.currentTask = context.current_task
             thread.asyncContext = context.async_context

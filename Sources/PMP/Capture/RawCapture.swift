@@ -15,8 +15,6 @@ public struct RawCapture: Sendable {
         public var blockedFor: Double?
         /// The thread's CPU clock right after its stack was taken (by the handler); nil without a stack.
         public var stackCPUNanoseconds: UInt64? = nil
-        /// What taking the stack cost the thread in CPU (the handler's clock after its walk less before).
-        public var walkCPUNanoseconds: UInt64 = 0
         /// Its system-call registers when interrupted; nil without a stack.
         public var registers: Registers? = nil
         /// The Swift task it was running (address), and the async context register then; 0 when none.
